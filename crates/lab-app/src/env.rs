@@ -1,0 +1,10 @@
+use std::net::IpAddr;
+
+/// What a stage's app is told about where it runs, by whoever starts it (the lab's harness,
+/// or your own `main`).
+#[derive(Clone, Debug, Default)]
+pub struct AppEnv {
+    /// The addresses proxies connect to the app from; empty when the app is served directly.
+    /// A stage that trusts its proxy names these in its trust policy.
+    pub proxy_addresses: Vec<IpAddr>,
+}

@@ -1,0 +1,165 @@
+//! The demo app's routes: what a user can do, and what the app believes about each request.
+
+use std::net::IpAddr;
+
+use axum::Router;
+use axum::extract::Form;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Json, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use trusted_proxies::{Resolved, Scheme};
+
+use crate::pages;
+use crate::{AppError, Visitor};
+
+/// The demo app's routes, without any layer: a stage adds its session store and trust policy.
+pub fn router() -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page).post(login))
+        .route("/me", get(me))
+        .route("/count", post(count))
+        .route("/logout", post(logout))
+        .route("/account", get(account))
+        .route("/private", get(private))
+}
+
+/// The answer of `GET /me`: who the app thinks you are, and how it thinks you reached it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    /// The logged-in user, or `None` for an anonymous session.
+    pub user: Option<String>,
+    /// This session's counter.
+    pub counter: u64,
+    /// The client's address as the app sees it (`None`: unknown).
+    pub client_ip: Option<IpAddr>,
+    /// `http` or `https`, as the app sees it.
+    pub scheme: String,
+    /// The origin the app would put in absolute URLs, if it has a usable host.
+    pub origin: Option<String>,
+}
+
+async fn home(visitor: Visitor, view: Resolved) -> Result<Html<String>, AppError> {
+    Ok(Html(pages::home(
+        visitor.user().await?.as_deref(),
+        visitor.counter().await?,
+        &view,
+    )))
+}
+
+async fn login_page() -> Html<String> {
+    Html(pages::login_form(None))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+}
+
+/// Logs in by name alone: this is a lab about cookies, not about passwords.
+async fn login(visitor: Visitor, Form(form): Form<LoginForm>) -> Result<Response, AppError> {
+    let name = form.username.trim();
+    if let Err(problem) = check_username(name) {
+        let page = pages::login_form(Some(problem));
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page)).into_response());
+    }
+    visitor.log_in(name).await?;
+    tracing::info!(user = name, "logged in");
+    Ok(Html(pages::welcome(name)).into_response())
+}
+
+/// Names are short and plain so that pages can show them without escaping.
+fn check_username(name: &str) -> Result<(), &'static str> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    match name.len() {
+        0 => Err("Please enter a user name."),
+        1..=32 if name.chars().all(plain) => Ok(()),
+        _ => Err("A user name is 1 to 32 letters, digits, '-', '_' or '.'."),
+    }
+}
+
+async fn me(visitor: Visitor, view: Resolved) -> Result<Json<Me>, AppError> {
+    Ok(Json(Me {
+        user: visitor.user().await?,
+        counter: visitor.counter().await?,
+        client_ip: view.client_ip(),
+        scheme: view.scheme().to_string(),
+        origin: view.origin(),
+    }))
+}
+
+#[derive(Serialize)]
+struct Count {
+    counter: u64,
+}
+
+async fn count(visitor: Visitor) -> Result<Json<Count>, AppError> {
+    Ok(Json(Count {
+        counter: visitor.count().await?,
+    }))
+}
+
+async fn logout(visitor: Visitor) -> Result<Html<String>, AppError> {
+    visitor.log_out().await?;
+    Ok(Html(pages::logged_out()))
+}
+
+/// An HTTPS-only page, guarded the way most frameworks do it: a request the app believes to be
+/// plain HTTP is redirected to the same URL with `https://`. Behind a TLS proxy that the app
+/// does not trust, that URL is the one the client already asked for: a redirect loop.
+async fn account(visitor: Visitor, view: Resolved) -> Result<Response, AppError> {
+    if !view.is_https() {
+        let target = url_for(&view, Scheme::Https, "/account")?;
+        return Ok(redirect(StatusCode::MOVED_PERMANENTLY, &target));
+    }
+    Ok(Html(pages::account(visitor.user().await?.as_deref())).into_response())
+}
+
+/// A members-only page. Visitors who are not logged in are sent to the login form with an
+/// absolute URL built from the request, as many apps and frameworks do.
+async fn private(visitor: Visitor, view: Resolved) -> Result<Response, AppError> {
+    match visitor.user().await? {
+        Some(name) => Ok(Html(pages::private(&name)).into_response()),
+        None => {
+            let origin = view.origin().ok_or(AppError::NoHost)?;
+            let target = format!("{origin}/login?next=%2Fprivate");
+            Ok(redirect(StatusCode::SEE_OTHER, &target))
+        }
+    }
+}
+
+fn redirect(status: StatusCode, location: &str) -> Response {
+    (status, [(header::LOCATION, location)]).into_response()
+}
+
+/// Builds an absolute URL for another scheme from what the app believes about the request.
+fn url_for(view: &Resolved, scheme: Scheme, path_and_query: &str) -> Result<String, AppError> {
+    let host = view.host().ok_or(AppError::NoHost)?;
+    let host = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    };
+    Ok(match view.port() {
+        Some(port) if port != scheme.default_port() => {
+            format!("{scheme}://{host}:{port}{path_and_query}")
+        }
+        _ => format!("{scheme}://{host}{path_and_query}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_username;
+
+    #[test]
+    fn user_names_are_plain_and_short() {
+        for good in ["alice", "bob-2", "c.d_e", &"x".repeat(32)] {
+            assert_eq!(check_username(good), Ok(()), "{good:?} should be accepted");
+        }
+        for bad in ["", "<script>", "a b", "émile", &"x".repeat(33)] {
+            assert!(check_username(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! nginx in a container, started by testcontainers.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use testcontainers::bollard::models::PortBinding;
+use testcontainers::core::logs::LogFrame;
+use testcontainers::core::{Host, IntoContainerPort, WaitFor};
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{ContainerAsync, GenericImage, ImageExt};
+
+use super::{Edge, EdgeSpec, Logs, Running, render_main};
+use crate::error::{LabError, Result};
+use crate::images::{self, Origin};
+
+pub(super) type Container = ContainerAsync<GenericImage>;
+
+/// nginx prints this once it accepts connections (FIELD-NOTES).
+const READY: &str = "start worker process";
+
+pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
+    let image = images::nginx().await?;
+    let upstreams: Vec<String> = spec
+        .app_ports
+        .iter()
+        .map(|port| format!("host.docker.internal:{port}"))
+        .collect();
+    let main = render_main("user nobody nogroup;", "/tmp", &upstreams);
+    let logs = Logs::default();
+    let https_port = spec.https_port;
+    let sink = logs.clone();
+    let request = GenericImage::new(&image.name, &image.tag)
+        .with_exposed_port(443.tcp())
+        .with_exposed_port(80.tcp())
+        .with_wait_for(WaitFor::message_on_stderr(READY))
+        .with_cmd(["nginx", "-e", "stderr", "-c", "/etc/nginx/nginx.conf"])
+        // The implicit network breaks `get_bridge_ip_address` on Docker 20.10 (FIELD-NOTES).
+        .with_network("bridge")
+        .with_host("host.docker.internal", Host::HostGateway)
+        .with_copy_to("/etc/nginx/nginx.conf", main.into_bytes())
+        .with_copy_to("/etc/nginx/lab/site.conf", spec.site.as_bytes().to_vec())
+        .with_copy_to(
+            "/etc/nginx/lab/cert.pem",
+            spec.certs.server_cert_pem.clone().into_bytes(),
+        )
+        .with_copy_to(
+            "/etc/nginx/lab/key.pem",
+            spec.certs.server_key_pem.clone().into_bytes(),
+        )
+        .with_label("org.secure-sessions-lab.role", "edge")
+        .with_startup_timeout(Duration::from_secs(30))
+        .with_log_consumer(move |frame: &LogFrame| {
+            let bytes = match frame {
+                LogFrame::StdOut(bytes) | LogFrame::StdErr(bytes) => bytes,
+            };
+            sink.push(&String::from_utf8_lossy(bytes));
+        })
+        // Publish on loopback only: the lab's nginx is nobody else's business.
+        .with_host_config_modifier(move |config| {
+            let loopback = |port: Option<u16>| {
+                Some(vec![PortBinding {
+                    host_ip: Some("127.0.0.1".into()),
+                    host_port: Some(port.map(|p| p.to_string()).unwrap_or_default()),
+                }])
+            };
+            config.publish_all_ports = Some(false);
+            config.port_bindings = Some(HashMap::from([
+                ("443/tcp".to_owned(), loopback(https_port)),
+                ("80/tcp".to_owned(), loopback(None)),
+            ]));
+        });
+    let container = request.start().await.map_err(|error| {
+        if image.origin == Origin::Pull && !logs.contains(READY) {
+            LabError::NoImage {
+                what: images::NGINX.what,
+                official: images::NGINX.official,
+                package: images::NGINX.package,
+                env_var: images::NGINX.env_var,
+                detail: format!("starting {image} failed: {error}"),
+            }
+        } else {
+            LabError::NginxFailed {
+                reason: error.to_string(),
+                logs: logs.text(),
+            }
+        }
+    })?;
+    let https_port = container.get_host_port_ipv4(443.tcp()).await?;
+    let http_port = container.get_host_port_ipv4(80.tcp()).await?;
+    let app_sees = container.get_bridge_ip_address().await?;
+    Ok(Edge {
+        running: Running::Docker(Box::new(container)),
+        https_port,
+        http_port,
+        app_sees,
+        logs,
+    })
+}

@@ -1,0 +1,142 @@
+//! The edge: nginx in front of the app, terminating TLS, in a container or as a host process.
+
+mod config;
+mod docker;
+mod native;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+pub use config::{native_site, render_main};
+pub use native::nginx_binary as native_nginx_binary;
+
+use crate::certs::LabCerts;
+use crate::error::{LabError, Result};
+
+/// Where nginx runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// In a Docker container started by testcontainers: the default, and what CI tests.
+    Docker,
+    /// The host's nginx binary in a temporary prefix: for machines without Docker.
+    Native,
+}
+
+impl Backend {
+    /// The backend named by `LAB_BACKEND` (`docker` or `native`), Docker when unset.
+    ///
+    /// Tests use this: a test that needs Docker fails without it rather than silently
+    /// switching backends.
+    pub fn from_env() -> Result<Backend> {
+        match std::env::var("LAB_BACKEND").as_deref() {
+            Err(_) | Ok("") | Ok("docker") => Ok(Backend::Docker),
+            Ok("native") => Ok(Backend::Native),
+            Ok(other) => Err(LabError::Unexpected {
+                url: "LAB_BACKEND".into(),
+                detail: format!("{other:?} is not a backend: use `docker` or `native`"),
+            }),
+        }
+    }
+
+    /// Docker when its engine answers, else the host's nginx when there is one.
+    pub async fn detect() -> Result<Backend> {
+        match crate::doctor::docker_version().await {
+            Ok(_) => Ok(Backend::Docker),
+            Err(docker) if native::nginx_binary().exists() => {
+                tracing::warn!("{docker}\nUsing the host's nginx instead (LAB_BACKEND=native).");
+                Ok(Backend::Native)
+            }
+            Err(docker) => Err(docker),
+        }
+    }
+}
+
+/// Everything nginx logged so far, shared with the process or container that writes it.
+#[derive(Clone, Debug, Default)]
+pub struct Logs(Arc<Mutex<String>>);
+
+impl Logs {
+    pub(crate) fn push(&self, text: &str) {
+        self.0.lock().expect("log buffer poisoned").push_str(text);
+    }
+
+    /// A copy of everything logged so far.
+    pub fn text(&self) -> String {
+        self.0.lock().expect("log buffer poisoned").clone()
+    }
+
+    pub(crate) fn contains(&self, needle: &str) -> bool {
+        self.0.lock().expect("log buffer poisoned").contains(needle)
+    }
+}
+
+/// What an edge needs to start.
+#[derive(Clone, Debug)]
+pub struct EdgeSpec<'a> {
+    /// The stage's `server { ... }` blocks (an http-context snippet, see `nginx/`).
+    pub site: &'a str,
+    /// Certificates for `ssl_certificate lab/cert.pem` and `ssl_certificate_key lab/key.pem`.
+    pub certs: &'a LabCerts,
+    /// The app's listening ports, for `upstream lab_app`.
+    pub app_ports: &'a [u16],
+    /// The loopback port for HTTPS; `None` picks a free one.
+    pub https_port: Option<u16>,
+}
+
+/// A running nginx.
+pub struct Edge {
+    running: Running,
+    https_port: u16,
+    http_port: u16,
+    app_sees: IpAddr,
+    logs: Logs,
+}
+
+/// Held for its `Drop`, which stops nginx.
+enum Running {
+    Docker(#[expect(dead_code, reason = "held for its Drop")] Box<docker::Container>),
+    Native(#[expect(dead_code, reason = "held for its Drop")] native::Process),
+}
+
+impl Edge {
+    /// Starts nginx with `spec` on `backend` and waits until it accepts connections.
+    pub async fn start(backend: Backend, spec: EdgeSpec<'_>) -> Result<Edge> {
+        match backend {
+            Backend::Docker => docker::start(spec).await,
+            Backend::Native => native::start(spec).await,
+        }
+    }
+
+    /// The 127.0.0.1 port where nginx serves HTTPS (its `listen 443`).
+    pub fn https_port(&self) -> u16 {
+        self.https_port
+    }
+
+    /// The 127.0.0.1 port where nginx serves plain HTTP (its `listen 80`, if the site has one).
+    pub fn http_port(&self) -> u16 {
+        self.http_port
+    }
+
+    /// The address the app sees nginx connect from: what a trust policy has to name.
+    pub fn address_seen_by_app(&self) -> IpAddr {
+        self.app_sees
+    }
+
+    /// Everything nginx logged so far (errors and the access log).
+    pub fn logs(&self) -> String {
+        self.logs.text()
+    }
+
+    /// Which backend runs this edge.
+    pub fn backend(&self) -> Backend {
+        match self.running {
+            Running::Docker(_) => Backend::Docker,
+            Running::Native(_) => Backend::Native,
+        }
+    }
+
+    /// Where clients connect for HTTPS.
+    pub fn https_addr(&self) -> SocketAddr {
+        SocketAddr::new(crate::certs::LOOPBACK, self.https_port)
+    }
+}

@@ -1,0 +1,183 @@
+//! The host's own nginx in a temporary prefix: the lab on a laptop without Docker.
+
+use std::io::{BufRead, BufReader};
+use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{Edge, EdgeSpec, Logs, Running, native_site, render_main};
+use crate::error::{LabError, Result};
+
+/// The nginx binary: `LAB_NGINX_BIN`, else Debian's path, else the first `nginx` on `PATH`.
+pub fn nginx_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("LAB_NGINX_BIN") {
+        return path.into();
+    }
+    let debian = PathBuf::from("/usr/sbin/nginx");
+    if debian.exists() {
+        return debian;
+    }
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .map(|dir| dir.join("nginx"))
+        .find(|candidate| candidate.exists())
+        .unwrap_or(debian)
+}
+
+/// A running nginx master process; stopped (with its workers) on drop.
+pub(crate) struct Process {
+    child: Child,
+    _prefix: tempfile::TempDir,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // SIGTERM lets the master stop its workers; killing it outright would orphan them
+        // on the listening ports.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
+    let binary = nginx_binary();
+    if !binary.exists() {
+        return Err(LabError::NoNginxBinary(binary));
+    }
+    let prefix = tempfile::Builder::new()
+        .prefix("lab-nginx-")
+        .tempdir()
+        .map_err(LabError::io("creating a prefix for nginx"))?;
+    let root = prefix.path();
+    let https_port = match spec.https_port {
+        Some(port) => port,
+        None => free_port()?,
+    };
+    let http_port = free_port()?;
+    let upstreams: Vec<String> = spec
+        .app_ports
+        .iter()
+        .map(|port| format!("127.0.0.1:{port}"))
+        .collect();
+    // As root, nginx drops its workers to `nobody`; as anyone else the directive is an error.
+    let user = if is_root() {
+        "user nobody nogroup;"
+    } else {
+        ""
+    };
+    let scratch = root.display().to_string();
+    let files = [
+        ("nginx.conf", render_main(user, &scratch, &upstreams)),
+        (
+            "lab/site.conf",
+            native_site(spec.site, https_port, http_port),
+        ),
+        ("lab/cert.pem", spec.certs.server_cert_pem.clone()),
+        ("lab/key.pem", spec.certs.server_key_pem.clone()),
+    ];
+    std::fs::create_dir_all(root.join("lab")).map_err(LabError::io("creating the nginx prefix"))?;
+    for (name, contents) in &files {
+        std::fs::write(root.join(name), contents)
+            .map_err(LabError::io(format!("writing {name} for nginx")))?;
+    }
+    let mut child = Command::new(&binary)
+        .arg("-p")
+        .arg(root)
+        .args(["-e", "stderr", "-c"])
+        .arg(root.join("nginx.conf"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(LabError::io(format!("starting {}", binary.display())))?;
+    let logs = Logs::default();
+    for stream in [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(|line| line.ok()) {
+                sink.push(&line);
+                sink.push("\n");
+            }
+        });
+    }
+    let process = Process {
+        child,
+        _prefix: prefix,
+    };
+    wait_ready(process, &logs).await.map(|running| Edge {
+        running: Running::Native(running),
+        https_port,
+        http_port,
+        app_sees: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        logs,
+    })
+}
+
+async fn wait_ready(mut process: Process, logs: &Logs) -> Result<Process> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if logs.contains("start worker process") {
+            return Ok(process);
+        }
+        if let Ok(Some(status)) = process.child.try_wait() {
+            // Let the reader threads catch the last lines.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            return Err(LabError::NginxFailed {
+                reason: format!("nginx exited with {status}"),
+                logs: logs.text(),
+            });
+        }
+        if Instant::now() > deadline {
+            return Err(LabError::NginxFailed {
+                reason: "nginx was not ready after 10 s".into(),
+                logs: logs.text(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A loopback port that was free a moment ago. nginx binds it itself, so another program could
+/// take it in between; that race is rare enough for a lab and fails loudly when it happens.
+fn free_port() -> Result<u16> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .map_err(|source| LabError::Bind {
+            addr: "127.0.0.1:0".into(),
+            source,
+        })
+}
+
+fn is_root() -> bool {
+    // `id -u` avoids an unsafe libc call for a fact we need once per start.
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|out| out.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
+}

@@ -1,0 +1,174 @@
+//! The lab's story, told the same way for every stage: what a user does, and what a correctly
+//! deployed app should do in return. `cargo xtask lab N` runs it and marks each expectation as
+//! met or not; stage 2 fails most of them, stage 3 meets them all.
+
+use crate::client::{Exchange, LabClient};
+use crate::error::Result;
+use crate::lab::Lab;
+
+/// One expectation, checked.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// What a correct deployment does.
+    pub expectation: &'static str,
+    /// Whether this stage does it.
+    pub met: bool,
+    /// What was observed instead, or as proof.
+    pub observed: String,
+    /// The transcript entries this step produced: `start..end`.
+    pub transcript: std::ops::Range<usize>,
+}
+
+/// Walks through the story on `lab` and reports each expectation.
+pub async fn walk(lab: &Lab) -> Result<Vec<Step>> {
+    let mut story = Story {
+        lab,
+        steps: Vec::new(),
+    };
+    let client = lab.client();
+    let proxies = lab.edge().map(|edge| edge.address_seen_by_app());
+
+    let mark = story.mark();
+    let login = client.log_in("alice").await?;
+    let cookie = login.set_cookies().into_iter().find(|c| c.name() == "id");
+    story.check(
+        "logging in sets a session cookie",
+        cookie.is_some(),
+        match &cookie {
+            Some(c) => format!("Set-Cookie: {c}"),
+            None => format!("{} with no session cookie", login.status),
+        },
+        mark,
+    );
+
+    let mark = story.mark();
+    let me = client.me().await?;
+    story.check(
+        "the next request knows who you are",
+        me.user.as_deref() == Some("alice"),
+        format!("/me says user = {:?}", me.user),
+        mark,
+    );
+
+    let mark = story.mark();
+    client.count().await?;
+    let second = client.count().await?;
+    story.check(
+        "the session keeps counting (1, 2, ...)",
+        second == 2,
+        format!("the second count answered {second}"),
+        mark,
+    );
+
+    let mark = story.mark();
+    let secure = cookie.as_ref().and_then(|c| c.secure()).unwrap_or(false);
+    story.check(
+        "the session cookie is marked Secure (never sent over plain HTTP)",
+        secure,
+        match &cookie {
+            Some(c) if secure => format!("{} has Secure", c.name()),
+            Some(c) => format!(
+                "{} lacks Secure: it travels in cleartext over http://",
+                c.name()
+            ),
+            None => "there was no cookie at all".into(),
+        },
+        mark,
+    );
+    story.check(
+        "the app sees the request as HTTPS",
+        me.scheme == "https",
+        format!("/me says scheme = {}", me.scheme),
+        mark,
+    );
+    let client_ip = me.client_ip;
+    story.check(
+        "the app sees your address, not the proxy's",
+        client_ip.is_some() && client_ip != proxies,
+        match (client_ip, proxies) {
+            (Some(ip), Some(proxy)) if ip == proxy => format!("/me says {ip}: that is nginx"),
+            (ip, _) => format!("/me says client_ip = {ip:?}"),
+        },
+        mark,
+    );
+
+    let mark = story.mark();
+    let hops = follow_redirects(client, "/account", 5).await?;
+    let last = hops.last().expect("at least one exchange");
+    story.check(
+        "the HTTPS-only page answers, without a redirect loop",
+        last.status.is_success(),
+        if last.status.is_redirection() {
+            format!(
+                "still redirecting after {} requests: {}",
+                hops.len(),
+                last.location().unwrap_or("?")
+            )
+        } else {
+            format!("{} after {} request(s)", last.status, hops.len())
+        },
+        mark,
+    );
+
+    let mark = story.mark();
+    let anonymous = lab.new_client()?;
+    let private = anonymous.get("/private").await?;
+    let location = private.location().unwrap_or("");
+    story.check(
+        "absolute URLs point back where you are",
+        location.starts_with(&format!("{}/", lab.origin())),
+        format!("Location: {location} (you are on {})", lab.origin()),
+        mark,
+    );
+
+    let mark = story.mark();
+    client.log_out().await?;
+    let after = client.me().await?;
+    story.check(
+        "logging out ends the session",
+        after.user.is_none(),
+        format!("/me after logout says user = {:?}", after.user),
+        mark,
+    );
+    Ok(story.steps)
+}
+
+/// Requests `path` and follows up to `max` redirects by hand, like a browser, stopping early
+/// when a redirect points at a URL already visited (a loop).
+pub async fn follow_redirects(client: &LabClient, path: &str, max: usize) -> Result<Vec<Exchange>> {
+    let mut hops = vec![client.get(path).await?];
+    while hops.len() <= max {
+        let last = hops.last().expect("not empty");
+        let Some(next) = last.location().filter(|_| last.status.is_redirection()) else {
+            break;
+        };
+        let next = client.url(next);
+        let looped = hops.iter().any(|hop| hop.url == next);
+        hops.push(client.get(&next).await?);
+        if looped {
+            break;
+        }
+    }
+    Ok(hops)
+}
+
+struct Story<'a> {
+    lab: &'a Lab,
+    steps: Vec<Step>,
+}
+
+impl Story<'_> {
+    fn mark(&self) -> usize {
+        self.lab.transcript().len()
+    }
+
+    fn check(&mut self, expectation: &'static str, met: bool, observed: String, start: usize) {
+        let transcript = start..self.lab.transcript().len();
+        self.steps.push(Step {
+            expectation,
+            met,
+            observed,
+            transcript,
+        });
+    }
+}
