@@ -171,7 +171,11 @@ impl LabClient {
                 String::from_utf8_lossy(value.as_bytes())
             ));
         }
-        if let Some(body) = request.body().and_then(|b| b.as_bytes()) {
+        if let Some(body) = request
+            .body()
+            .and_then(|b| b.as_bytes())
+            .filter(|b| !b.is_empty())
+        {
             sent.push(String::from_utf8_lossy(body).into_owned());
         }
         let response = match self.http.execute(request).await {

@@ -192,8 +192,18 @@ impl Lab {
 /// The [`Stage`] of a stage crate (or a workshop exercise crate) that exports `NUMBER`, `TITLE`,
 /// `LESSON`, `NGINX_SITE` and `fn app(&AppEnv) -> Router`.
 ///
-/// ```ignore
-/// let stage = labkit::stage!(stage2_broken_proxy);
+/// ```
+/// mod my_stage {
+///     pub const NUMBER: u8 = 9;
+///     pub const TITLE: &str = "an example";
+///     pub const LESSON: &str = "Stages are plain crates.";
+///     pub const NGINX_SITE: Option<&str> = None;
+///     pub fn app(_env: &labkit::AppEnv) -> axum::Router {
+///         lab_app::router()
+///     }
+/// }
+/// let stage = labkit::stage!(my_stage);
+/// assert_eq!(stage.number, 9);
 /// ```
 #[macro_export]
 macro_rules! stage {

@@ -52,11 +52,11 @@ impl Transcript {
         self.len() == 0
     }
 
-    /// The entries from `start` on, rendered (in colour if `colour`).
-    pub fn render_from(&self, start: usize, colour: bool) -> String {
+    /// The entries in `range`, rendered (in colour if `colour`).
+    pub fn render_from_range(&self, range: std::ops::Range<usize>, colour: bool) -> String {
         let entries = self.0.lock().expect("transcript poisoned");
         let mut out = String::new();
-        for entry in entries.iter().skip(start) {
+        for entry in entries.get(range).unwrap_or_default() {
             render(entry, colour, &mut out);
         }
         out
@@ -65,7 +65,7 @@ impl Transcript {
 
 impl fmt::Display for Transcript {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.render_from(0, false))
+        f.write_str(&self.render_from_range(0..self.len(), false))
     }
 }
 

@@ -19,11 +19,13 @@ pub struct Step {
     pub transcript: std::ops::Range<usize>,
 }
 
-/// Walks through the story on `lab` and reports each expectation.
-pub async fn walk(lab: &Lab) -> Result<Vec<Step>> {
+/// Walks through the story on `lab`, calling `on_step` as each expectation is checked (so
+/// that what the app logs meanwhile shows up in order), and returns them all.
+pub async fn walk(lab: &Lab, on_step: &mut dyn FnMut(&Step)) -> Result<Vec<Step>> {
     let mut story = Story {
         lab,
         steps: Vec::new(),
+        on_step,
     };
     let client = lab.client();
     let proxies = lab.edge().map(|edge| edge.address_seen_by_app());
@@ -93,20 +95,27 @@ pub async fn walk(lab: &Lab) -> Result<Vec<Step>> {
     );
 
     let mark = story.mark();
-    let hops = follow_redirects(client, "/account", 5).await?;
-    let last = hops.last().expect("at least one exchange");
+    let (met, observed) = match follow_redirects(client, "/account", 5).await {
+        Ok(hops) => {
+            let last = hops.last().expect("at least one exchange");
+            let observed = if last.status.is_redirection() {
+                let to = last.location().unwrap_or("?");
+                format!("still redirecting after {} requests: {to}", hops.len())
+            } else {
+                format!("{} after {} request(s)", last.status, hops.len())
+            };
+            (last.status.is_success(), observed)
+        }
+        // Stage 1 redirects to https:// on a port that only speaks HTTP.
+        Err(error) => (
+            false,
+            format!("the redirect could not be followed: {error}"),
+        ),
+    };
     story.check(
         "the HTTPS-only page answers, without a redirect loop",
-        last.status.is_success(),
-        if last.status.is_redirection() {
-            format!(
-                "still redirecting after {} requests: {}",
-                hops.len(),
-                last.location().unwrap_or("?")
-            )
-        } else {
-            format!("{} after {} request(s)", last.status, hops.len())
-        },
+        met,
+        observed,
         mark,
     );
 
@@ -122,12 +131,16 @@ pub async fn walk(lab: &Lab) -> Result<Vec<Step>> {
     );
 
     let mark = story.mark();
+    let before = client.me().await?;
     client.log_out().await?;
     let after = client.me().await?;
     story.check(
         "logging out ends the session",
-        after.user.is_none(),
-        format!("/me after logout says user = {:?}", after.user),
+        before.user.is_some() && after.user.is_none(),
+        match before.user {
+            None => "there was no session to end: you were never logged in".to_owned(),
+            Some(_) => format!("/me after logout says user = {:?}", after.user),
+        },
         mark,
     );
     Ok(story.steps)
@@ -155,6 +168,7 @@ pub async fn follow_redirects(client: &LabClient, path: &str, max: usize) -> Res
 struct Story<'a> {
     lab: &'a Lab,
     steps: Vec<Step>,
+    on_step: &'a mut dyn FnMut(&Step),
 }
 
 impl Story<'_> {
@@ -164,11 +178,13 @@ impl Story<'_> {
 
     fn check(&mut self, expectation: &'static str, met: bool, observed: String, start: usize) {
         let transcript = start..self.lab.transcript().len();
-        self.steps.push(Step {
+        let step = Step {
             expectation,
             met,
             observed,
             transcript,
-        });
+        };
+        (self.on_step)(&step);
+        self.steps.push(step);
     }
 }

@@ -137,3 +137,26 @@ async fn a_network_observer_reads_the_session_id_in_cleartext() -> Result<()> {
     );
     Ok(())
 }
+
+/// `cargo xtask lab 1` tells this story: everything works except what needs TLS.
+#[tokio::test]
+async fn the_walkthrough_shows_sessions_working_without_tls() -> Result<()> {
+    let lab = start().await?;
+    let steps = labkit::walkthrough::walk(&lab, &mut |_| {}).await?;
+    let unmet: Vec<&str> = steps
+        .iter()
+        .filter(|s| !s.met)
+        .map(|s| s.expectation)
+        .collect();
+    assert_eq!(
+        unmet,
+        [
+            "the session cookie is marked Secure (never sent over plain HTTP)",
+            "the app sees the request as HTTPS",
+            "the HTTPS-only page answers, without a redirect loop",
+        ],
+        "stage 1 should fall short exactly where TLS is missing{}",
+        lab.report()
+    );
+    Ok(())
+}

@@ -135,3 +135,22 @@ async fn native_backend_shows_the_same_lost_session() -> Result<()> {
     );
     Ok(())
 }
+
+/// `cargo xtask lab 2` tells this story: behind a proxy it does not trust, nothing works.
+#[tokio::test]
+async fn the_walkthrough_meets_no_expectation() -> Result<()> {
+    let lab = start().await?;
+    let steps = labkit::walkthrough::walk(&lab, &mut |_| {}).await?;
+    let met: Vec<&str> = steps
+        .iter()
+        .filter(|s| s.met)
+        .map(|s| s.expectation)
+        .collect();
+    assert!(
+        met.is_empty(),
+        "stage 2 should meet none of the story's expectations, but met {met:?}{}",
+        lab.report()
+    );
+    assert_eq!(steps.len(), 9, "the story checks nine expectations");
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! `cargo xtask lab N`: start a stage, walk through its story, serve it for a browser.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anstyle::{AnsiColor, Style};
+use anyhow::Context;
+use labkit::{Backend, Lab, LabCerts, LabOptions, walkthrough};
+
+use crate::stages;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The stage: 1 (plain HTTP), 2 (broken proxy), 3 (trust-proxy fix), 4 (secure store).
+    stage: u8,
+    /// Exit after the walk-through instead of serving until Ctrl-C.
+    #[arg(long)]
+    once: bool,
+    /// Where nginx runs: `docker`, `native` (the host's nginx), or `auto` (Docker if it answers).
+    #[arg(long, default_value = "auto")]
+    backend: BackendArg,
+    /// The loopback port to serve on (0: any free port) [default: 8443, or 8080 for stage 1,
+    /// which has no TLS].
+    #[arg(long)]
+    port: Option<u16>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum BackendArg {
+    Auto,
+    Docker,
+    Native,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let stage = stages::reference(args.stage)?;
+    let backend = match args.backend {
+        BackendArg::Auto => Backend::detect().await?,
+        BackendArg::Docker => Backend::Docker,
+        BackendArg::Native => Backend::Native,
+    };
+    let ca_dir = target_dir().join("lab-ca");
+    let certs = LabCerts::persistent(&ca_dir).context("preparing the lab's certificates")?;
+    let port = match args.port {
+        Some(0) => None,
+        Some(port) => Some(port),
+        None if stage.site.is_none() => Some(8080),
+        None => Some(8443),
+    };
+    let colour = crate::colour();
+
+    println!(
+        "{}",
+        paint(
+            TITLE,
+            &format!("Stage {}: {}", stage.number, stage.title),
+            colour
+        )
+    );
+    println!("{}\n", stage.lesson);
+    let lab = Lab::start_with(
+        &stage,
+        LabOptions {
+            backend,
+            port,
+            certs,
+        },
+    )
+    .await
+    .with_context(|| format!("starting stage {}", stage.number))?;
+    match lab.edge() {
+        Some(edge) => println!(
+            "nginx ({:?}) terminates TLS on {}, the app listens on {}\n",
+            edge.backend(),
+            lab.origin(),
+            lab.app_addr()
+        ),
+        None => println!("the app answers directly on {}\n", lab.origin()),
+    }
+
+    let transcript = lab.transcript().clone();
+    let mut show = |step: &walkthrough::Step| {
+        print!(
+            "{}",
+            transcript.render_from_range(step.transcript.clone(), colour)
+        );
+        let (mark, style) = if step.met {
+            ("✔", MET)
+        } else {
+            ("✘", UNMET)
+        };
+        println!(
+            "{} {}",
+            paint(style, mark, colour),
+            paint(style, step.expectation, colour)
+        );
+        println!("    {}\n", step.observed);
+    };
+    let steps = walkthrough::walk(&lab, &mut show)
+        .await
+        .context("walking through the story")?;
+    let met = steps.iter().filter(|step| step.met).count();
+    println!(
+        "{}",
+        paint(
+            TITLE,
+            &format!("{met} of {} expectations met.", steps.len()),
+            colour
+        )
+    );
+
+    let ca = ca_dir.join("ca.pem");
+    let port = lab
+        .client()
+        .origin()
+        .rsplit(':')
+        .next()
+        .unwrap_or("?")
+        .to_owned();
+    println!(
+        "\nTry it yourself: {origin}/\n  curl --cacert {ca} --resolve {host}:{port}:127.0.0.1 {origin}/me\n  \
+         In a browser: map {host} to 127.0.0.1 (/etc/hosts) and trust {ca} as an authority\n  \
+         (not `localhost`: browsers treat it as secure and would hide the lesson)",
+        origin = lab.origin(),
+        ca = ca.display(),
+        host = labkit::LAB_HOST,
+    );
+    if !args.once {
+        println!("\nServing until Ctrl-C.");
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+const TITLE: Style = Style::new().bold();
+const MET: Style = AnsiColor::Green.on_default().bold();
+const UNMET: Style = AnsiColor::Red.on_default().bold();
+
+fn paint(style: Style, text: &str, colour: bool) -> String {
+    if colour {
+        format!("{}{text}{}", style.render(), style.render_reset())
+    } else {
+        text.to_owned()
+    }
+}
+
+/// Cargo's target directory, where the lab keeps its CA between runs.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+fn workspace_root() -> PathBuf {
+    let xtask = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    xtask.parent().unwrap_or(xtask).to_owned()
+}
