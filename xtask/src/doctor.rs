@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use anstyle::AnsiColor;
+use labkit::transcript::paint;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -20,11 +21,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         } else {
             ("FAIL", AnsiColor::Red.on_default().bold())
         };
-        let mark = if colour {
-            format!("{}{mark}{}", style.render(), style.render_reset())
-        } else {
-            mark.to_owned()
-        };
+        let mark = paint(style, mark, colour);
         println!("{mark} {}: {}", finding.check, finding.found);
         if let Some(fix) = &finding.fix {
             println!("     fix: {fix}");

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anstyle::{AnsiColor, Style};
 use anyhow::Context;
+use labkit::transcript::paint;
 use labkit::{Backend, Lab, LabCerts, LabOptions, walkthrough};
 
 use crate::stages;
@@ -137,14 +138,6 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 const TITLE: Style = Style::new().bold();
 const MET: Style = AnsiColor::Green.on_default().bold();
 const UNMET: Style = AnsiColor::Red.on_default().bold();
-
-fn paint(style: Style, text: &str, colour: bool) -> String {
-    if colour {
-        format!("{}{text}{}", style.render(), style.render_reset())
-    } else {
-        text.to_owned()
-    }
-}
 
 /// Cargo's target directory, where the lab keeps its CA between runs.
 fn target_dir() -> PathBuf {

@@ -74,7 +74,8 @@ const ANSWER: Style = AnsiColor::Magenta.on_default().bold();
 const DETAIL: Style = Style::new().dimmed();
 const ERROR: Style = AnsiColor::Red.on_default().bold();
 
-fn paint(style: Style, text: &str, colour: bool) -> String {
+/// `text` in `style` when `colour` is on, plain otherwise.
+pub fn paint(style: Style, text: &str, colour: bool) -> String {
     if colour {
         format!("{}{text}{}", style.render(), style.render_reset())
     } else {
