@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 /// Everything that can keep a lab from starting, each with what to do about it.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum LabError {
     /// The Docker engine did not answer.
     #[error(
@@ -60,6 +60,20 @@ pub enum LabError {
     /// testcontainers failed in a way not covered above.
     #[error("Docker: {0}")]
     Docker(#[from] testcontainers::TestcontainersError),
+}
+
+/// A test that returns `Err` prints it with `Debug`: show the message a person can act on,
+/// with its causes, rather than the enum's structure.
+impl std::fmt::Debug for LabError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")?;
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            write!(f, "\n  caused by: {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
 }
 
 impl LabError {

@@ -4,14 +4,15 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use testcontainers::bollard::models::PortBinding;
+use testcontainers::core::error::ClientError;
 use testcontainers::core::logs::LogFrame;
 use testcontainers::core::{Host, IntoContainerPort, WaitFor};
 use testcontainers::runners::AsyncRunner;
-use testcontainers::{ContainerAsync, GenericImage, ImageExt};
+use testcontainers::{ContainerAsync, GenericImage, ImageExt, TestcontainersError};
 
 use super::{Edge, EdgeSpec, Logs, Running, render_main};
 use crate::error::{LabError, Result};
-use crate::images::{self, Origin};
+use crate::images;
 
 pub(super) type Container = ContainerAsync<GenericImage>;
 
@@ -69,21 +70,18 @@ pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
                 ("80/tcp".to_owned(), loopback(None)),
             ]));
         });
-    let container = request.start().await.map_err(|error| {
-        if image.origin == Origin::Pull && !logs.contains(READY) {
-            LabError::NoImage {
-                what: images::NGINX.what,
-                official: images::NGINX.official,
-                package: images::NGINX.package,
-                env_var: images::NGINX.env_var,
-                detail: format!("starting {image} failed: {error}"),
-            }
-        } else {
-            LabError::NginxFailed {
-                reason: error.to_string(),
-                logs: logs.text(),
-            }
-        }
+    let container = request.start().await.map_err(|error| match error {
+        TestcontainersError::Client(ClientError::PullImage { .. }) => LabError::NoImage {
+            what: images::NGINX.what,
+            official: images::NGINX.official,
+            package: images::NGINX.package,
+            env_var: images::NGINX.env_var,
+            detail: format!("{image} is not here and could not be pulled: {error}"),
+        },
+        error => LabError::NginxFailed {
+            reason: error.to_string(),
+            logs: logs.text(),
+        },
     })?;
     let https_port = container.get_host_port_ipv4(443.tcp()).await?;
     let http_port = container.get_host_port_ipv4(80.tcp()).await?;
