@@ -101,10 +101,19 @@ enum Running {
 impl Edge {
     /// Starts nginx with `spec` on `backend` and waits until it accepts connections.
     pub async fn start(backend: Backend, spec: EdgeSpec<'_>) -> Result<Edge> {
-        match backend {
-            Backend::Docker => docker::start(spec).await,
-            Backend::Native => native::start(spec).await,
-        }
+        let started = std::time::Instant::now();
+        let edge = match backend {
+            Backend::Docker => docker::start(spec).await?,
+            Backend::Native => native::start(spec).await?,
+        };
+        let elapsed_ms = started.elapsed().as_millis();
+        tracing::info!(
+            ?backend,
+            elapsed_ms,
+            port = edge.https_port,
+            "nginx is ready"
+        );
+        Ok(edge)
     }
 
     /// The 127.0.0.1 port where nginx serves HTTPS (its `listen 443`).
