@@ -1,0 +1,249 @@
+//! `Host` / `X-Forwarded-Host` / `Forwarded: host=` values: `host[:port]`, validated and
+//! normalised into an inline buffer (no allocation on the request path).
+
+use std::fmt::{self, Write as _};
+use std::net::Ipv6Addr;
+
+use super::{parse_port, trim_ows};
+
+/// Longest accepted host name: the DNS limit. Bracketed IPv6 literals are shorter.
+const MAX_NAME: usize = 253;
+
+/// Hosts up to this long are stored inline; longer ones (rare) go to the heap. Sized so that
+/// a bracketed IPv6 literal (at most 47 bytes) and typical names fit, and `Resolved` stays
+/// small enough to copy cheaply.
+const INLINE_HOST: usize = 62;
+
+/// A validated, lower-cased host: a DNS-style name, a dotted IPv4 address or a bracketed,
+/// canonically written IPv6 address.
+#[derive(Clone)]
+pub(crate) enum HostStr {
+    Inline { len: u8, buf: [u8; INLINE_HOST] },
+    Heap(Box<str>),
+}
+
+impl HostStr {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            // Only ASCII is ever written.
+            HostStr::Inline { len, buf } => {
+                std::str::from_utf8(&buf[..usize::from(*len)]).unwrap_or_default()
+            }
+            HostStr::Heap(s) => s,
+        }
+    }
+
+    fn from_scratch(s: &Scratch) -> Self {
+        HostStr::Inline {
+            len: s.len as u8,
+            buf: s.buf,
+        }
+    }
+}
+
+impl PartialEq for HostStr {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for HostStr {}
+
+impl fmt::Debug for HostStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+/// Stack buffer an IPv6 literal is written into.
+struct Scratch {
+    buf: [u8; INLINE_HOST],
+    len: usize,
+}
+
+impl Scratch {
+    fn push(&mut self, bytes: &[u8]) -> fmt::Result {
+        let end = self.len + bytes.len();
+        if end > self.buf.len() {
+            return Err(fmt::Error);
+        }
+        self.buf[self.len..end].copy_from_slice(bytes);
+        self.len = end;
+        Ok(())
+    }
+}
+
+impl fmt::Write for Scratch {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.push(s.as_bytes())
+    }
+}
+
+/// A validated `host[:port]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct HostPort {
+    pub(crate) host: HostStr,
+    pub(crate) port: Option<u16>,
+}
+
+/// Validates `host[:port]`.
+///
+/// Accepted: names of ASCII letters, digits, `-`, `.` and `_` (stricter than RFC 3986
+/// reg-name on purpose: no percent-encoding or sub-delimiters, which have no business in a
+/// host that ends up in URLs and logs); dotted IPv4; bracketed IPv6 (and, leniently, a bare
+/// IPv6 address with no port). Refused: userinfo, paths, zone ids, empty or zero ports,
+/// names longer than 253 bytes, and all-numeric names that are not valid IPv4.
+pub(crate) fn parse_host(raw: &[u8]) -> Option<HostPort> {
+    let t = trim_ows(raw);
+    if let Some(rest) = t.strip_prefix(b"[") {
+        let close = rest.iter().position(|&b| b == b']')?;
+        let port = match &rest[close + 1..] {
+            [] => None,
+            [b':', p @ ..] => Some(parse_port(p)?),
+            _ => return None,
+        };
+        return Some(HostPort {
+            host: ipv6(&rest[..close])?,
+            port,
+        });
+    }
+    // One pass: find the port separator, check the name's characters and copy it lower-cased.
+    let mut buf = [0u8; INLINE_HOST];
+    let mut colon = None;
+    let mut numeric = true;
+    let mut after_dot = true; // so that a leading '.' reads as an empty label
+    for (i, &b) in t.iter().enumerate() {
+        let class = CLASS[usize::from(b)];
+        if colon.is_some() {
+            if class == COLON {
+                // A second colon: only a bare IPv6 address (no port) can have that.
+                return Some(HostPort {
+                    host: ipv6(t)?,
+                    port: None,
+                });
+            }
+            continue; // port bytes, checked below
+        }
+        match class {
+            DIGIT => {}
+            NAME if b == b'-' && i == 0 => return None,
+            NAME => numeric = false,
+            DOT if after_dot => return None,
+            DOT => {}
+            COLON => {
+                colon = Some(i);
+                continue;
+            }
+            _ => return None,
+        }
+        after_dot = class == DOT;
+        if let Some(slot) = buf.get_mut(i) {
+            *slot = b.to_ascii_lowercase();
+        }
+    }
+    let (name, port) = match colon {
+        Some(i) => (&t[..i], Some(parse_port(&t[i + 1..])?)),
+        None => (t, None),
+    };
+    if name.is_empty() || name.len() > MAX_NAME {
+        return None;
+    }
+    // All digits and dots: it must be a valid IPv4 address (browsers would read `1.2.3` as
+    // one). Strictly parsed IPv4 is already in canonical form.
+    if numeric && super::parse_ipv4(name).is_none() {
+        return None;
+    }
+    let host = if name.len() <= INLINE_HOST {
+        HostStr::Inline {
+            len: name.len() as u8,
+            buf,
+        }
+    } else {
+        HostStr::Heap(String::from_utf8_lossy(name).to_ascii_lowercase().into())
+    };
+    Some(HostPort { host, port })
+}
+
+const INVALID: u8 = 0;
+const DIGIT: u8 = 1;
+const NAME: u8 = 2;
+const DOT: u8 = 3;
+const COLON: u8 = 4;
+
+/// Byte classes for host names: a table lookup instead of a chain of comparisons.
+const CLASS: [u8; 256] = {
+    let mut t = [INVALID; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = match b as u8 {
+            b'0'..=b'9' => DIGIT,
+            b'a'..=b'z' | b'A'..=b'Z' | b'-' | b'_' => NAME,
+            b'.' => DOT,
+            b':' => COLON,
+            _ => INVALID,
+        };
+        b += 1;
+    }
+    t
+};
+
+/// An IPv6 literal (without brackets), written canonically with brackets. Zone ids fail.
+fn ipv6(b: &[u8]) -> Option<HostStr> {
+    let v6: Ipv6Addr = std::str::from_utf8(b).ok()?.parse().ok()?;
+    let mut s = Scratch {
+        buf: [0; INLINE_HOST],
+        len: 0,
+    };
+    write!(s, "[{v6}]").ok()?;
+    Some(HostStr::from_scratch(&s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_table() {
+        type Case<'a> = (&'a str, Option<(&'a str, Option<u16>)>);
+        let table: &[Case<'_>] = &[
+            ("app.lab.test", Some(("app.lab.test", None))),
+            ("App.Lab.Test:8443", Some(("app.lab.test", Some(8443)))),
+            (" localhost:3000 ", Some(("localhost", Some(3000)))),
+            ("127.0.0.1:80", Some(("127.0.0.1", Some(80)))),
+            ("[::1]", Some(("[::1]", None))),
+            ("[0:0::1]:8080", Some(("[::1]", Some(8080)))),
+            ("2001:DB8::1", Some(("[2001:db8::1]", None))),
+            ("my_host", Some(("my_host", None))),
+            ("user@evil.test", None),
+            ("evil.test/path", None),
+            ("evil.test?x", None),
+            ("[fe80::1%25eth0]", None),
+            ("[::1]x", None),
+            ("[::1]:", None),
+            ("host:", None),
+            ("host:0", None),
+            ("host:65536", None),
+            ("host:80:80", None),
+            ("", None),
+            (".evil", None),
+            ("a..b", None),
+            ("1.2.3", None),
+            ("999.1.1.1", None),
+            ("ex ample", None),
+            ("ex%41mple", None),
+            ("a,b", None),
+            ("ünicode.test", None),
+        ];
+        for (input, want) in table {
+            let got = parse_host(input.as_bytes());
+            let got = got.as_ref().map(|h| (h.host.as_str(), h.port));
+            assert_eq!(got, *want, "case {input:?}");
+        }
+        let long = "a".repeat(254);
+        assert!(parse_host(long.as_bytes()).is_none(), "254-byte name");
+        assert!(
+            parse_host("a".repeat(253).as_bytes()).is_some(),
+            "253-byte name"
+        );
+    }
+}
