@@ -65,6 +65,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             backend,
             port,
             certs,
+            outer_site: None,
         },
     )
     .await

@@ -9,7 +9,7 @@ pub use lab_app::AppEnv;
 use crate::app::{self, RunningApp};
 use crate::certs::{LOOPBACK, LabCerts};
 use crate::client::LabClient;
-use crate::edge::{Backend, Edge, EdgeSpec};
+use crate::edge::{Backend, Edge, EdgeSpec, Upstream};
 use crate::error::{LabError, Result};
 use crate::transcript::Transcript;
 
@@ -38,6 +38,22 @@ pub struct LabOptions {
     pub port: Option<u16>,
     /// The certificates (tests: made per process; the xtask: kept under `target/`).
     pub certs: LabCerts,
+    /// Another nginx in front of the stage's, standing in for a CDN or load balancer: its
+    /// site config, whose `lab_app` upstream is the stage's nginx over HTTPS.
+    pub outer_site: Option<&'static str>,
+}
+
+impl LabOptions {
+    /// What tests use: the backend from `LAB_BACKEND` (Docker by default, and an error
+    /// without it), free ports, a per-process CA, no outer proxy.
+    pub fn from_env() -> Result<LabOptions> {
+        Ok(LabOptions {
+            backend: Backend::from_env()?,
+            port: None,
+            certs: LabCerts::shared()?.clone(),
+            outer_site: None,
+        })
+    }
 }
 
 /// A running stage.
@@ -48,20 +64,15 @@ pub struct Lab {
     // Field order is drop order: the client's connections close before the app and nginx stop.
     client: LabClient,
     app: RunningApp,
-    edge: Option<Edge>,
+    /// The proxies, nearest the app first; the client talks to the last.
+    edges: Vec<Edge>,
 }
 
 impl Lab {
-    /// Starts `stage` the way tests do: the backend from `LAB_BACKEND` (Docker by default, and
-    /// an error without it), free ports, a per-process CA.
+    /// Starts `stage` the way tests do: see [`LabOptions::from_env`].
     pub async fn start(stage: &Stage) -> Result<Lab> {
         crate::init_test_tracing();
-        let options = LabOptions {
-            backend: Backend::from_env()?,
-            port: None,
-            certs: LabCerts::shared()?.clone(),
-        };
-        Lab::start_with(stage, options).await
+        Lab::start_with(stage, LabOptions::from_env()?).await
     }
 
     /// Starts `stage` with `options`.
@@ -70,53 +81,71 @@ impl Lab {
             backend,
             port,
             certs,
+            outer_site,
         } = options;
         let transcript = Transcript::default();
-        let (edge, app, client) = match stage.site {
-            None => {
-                let listener = app::bind(SocketAddr::new(LOOPBACK, port.unwrap_or(0))).await?;
-                let app = RunningApp::serve(listener, (stage.app)(&AppEnv::default()))?;
-                let client = LabClient::new("http", app.addr(), &certs.ca_pem, transcript.clone())?;
-                (None, app, client)
-            }
-            Some(site) => {
-                // In Docker, nginx reaches the host through the bridge, not through 127.0.0.1.
-                let host = match backend {
-                    Backend::Docker => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                    Backend::Native => LOOPBACK,
-                };
-                let listener = app::bind(SocketAddr::new(host, 0)).await?;
-                let app_port = listener
-                    .local_addr()
-                    .map_err(LabError::io("reading the app's address"))?
-                    .port();
-                let spec = EdgeSpec {
-                    site,
-                    certs: &certs,
-                    app_ports: &[app_port],
-                    https_port: port,
-                };
-                let edge = Edge::start(backend, spec).await?;
-                let env = AppEnv {
-                    proxy_addresses: vec![edge.address_seen_by_app()],
-                };
-                let app = RunningApp::serve(listener, (stage.app)(&env))?;
-                let client = LabClient::new(
-                    "https",
-                    edge.https_addr(),
-                    &certs.ca_pem,
-                    transcript.clone(),
-                )?;
-                (Some(edge), app, client)
-            }
+        let Some(site) = stage.site else {
+            let listener = app::bind(SocketAddr::new(LOOPBACK, port.unwrap_or(0))).await?;
+            let app = RunningApp::serve(listener, (stage.app)(&AppEnv::default()))?;
+            let client = LabClient::new("http", app.addr(), &certs.ca_pem, transcript.clone())?;
+            return Ok(Lab {
+                stage: *stage,
+                certs,
+                transcript,
+                client,
+                app,
+                edges: Vec::new(),
+            });
         };
+        // In Docker, nginx reaches the host through the bridge, not through 127.0.0.1.
+        let host = match backend {
+            Backend::Docker => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            Backend::Native => LOOPBACK,
+        };
+        let listener = app::bind(SocketAddr::new(host, 0)).await?;
+        let app_port = listener
+            .local_addr()
+            .map_err(LabError::io("reading the app's address"))?
+            .port();
+        let inner = EdgeSpec {
+            site,
+            certs: &certs,
+            upstream: Upstream::App(vec![app_port]),
+            https_port: if outer_site.is_none() { port } else { None },
+        };
+        let mut edges = vec![Edge::start(backend, inner).await?];
+        if let Some(outer_site) = outer_site {
+            let next = &edges[0];
+            let outer = EdgeSpec {
+                site: outer_site,
+                certs: &certs,
+                upstream: Upstream::Edge {
+                    address: next.address_seen_by_app(),
+                    container_port: 443,
+                    host_port: next.https_port(),
+                },
+                https_port: port,
+            };
+            edges.push(Edge::start(backend, outer).await?);
+        }
+        let env = AppEnv {
+            proxy_addresses: edges.iter().map(Edge::address_seen_by_app).collect(),
+        };
+        let app = RunningApp::serve(listener, (stage.app)(&env))?;
+        let front = edges.last().expect("at least the stage's nginx");
+        let client = LabClient::new(
+            "https",
+            front.https_addr(),
+            &certs.ca_pem,
+            transcript.clone(),
+        )?;
         Ok(Lab {
             stage: *stage,
             certs,
             transcript,
             client,
             app,
-            edge,
+            edges,
         })
     }
 
@@ -132,8 +161,8 @@ impl Lab {
 
     /// Another browser: same origin, empty cookie jar, same transcript.
     pub fn new_client(&self) -> Result<LabClient> {
-        let (scheme, addr) = match &self.edge {
-            Some(edge) => ("https", edge.https_addr()),
+        let (scheme, addr) = match self.front() {
+            Some(front) => ("https", front.https_addr()),
             None => ("http", self.app.addr()),
         };
         LabClient::new(scheme, addr, &self.certs.ca_pem, self.transcript.clone())
@@ -161,9 +190,25 @@ impl Lab {
         SocketAddr::new(LOOPBACK, self.app.addr().port())
     }
 
-    /// nginx, if the stage has it.
+    /// The stage's nginx (the proxy next to the app), if the stage has one.
     pub fn edge(&self) -> Option<&Edge> {
-        self.edge.as_ref()
+        self.edges.first()
+    }
+
+    /// The proxy the client talks to: the outer one in a chain, else the stage's nginx.
+    pub fn front(&self) -> Option<&Edge> {
+        self.edges.last()
+    }
+
+    /// Every proxy, nearest the app first.
+    pub fn edges(&self) -> &[Edge] {
+        &self.edges
+    }
+
+    /// The client's address as the front proxy sees it (127.0.0.1 without a proxy): what
+    /// a correct trust policy lets the app see.
+    pub fn client_address(&self) -> IpAddr {
+        self.front().map_or(LOOPBACK, Edge::client_address)
     }
 
     /// The lab's certificates.
@@ -182,8 +227,13 @@ impl Lab {
             "\n--- what the lab's clients did (stage {}: {}) ---\n{}",
             self.stage.number, self.stage.title, self.transcript
         );
-        if let Some(edge) = &self.edge {
-            report.push_str(&format!("--- what nginx logged ---\n{}", edge.logs()));
+        for (i, edge) in self.edges.iter().enumerate() {
+            let which = if i == 0 {
+                "the stage's nginx"
+            } else {
+                "the outer nginx"
+            };
+            report.push_str(&format!("--- what {which} logged ---\n{}", edge.logs()));
         }
         report
     }

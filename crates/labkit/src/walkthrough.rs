@@ -28,7 +28,12 @@ pub async fn walk(lab: &Lab, on_step: &mut dyn FnMut(&Step)) -> Result<Vec<Step>
         on_step,
     };
     let client = lab.client();
-    let proxies = lab.edge().map(|edge| edge.address_seen_by_app());
+    let proxies: Vec<_> = lab
+        .edges()
+        .iter()
+        .map(|edge| edge.address_seen_by_app())
+        .collect();
+    let you = lab.client_address();
 
     let mark = story.mark();
     let login = client.log_in("alice").await?;
@@ -83,13 +88,15 @@ pub async fn walk(lab: &Lab, on_step: &mut dyn FnMut(&Step)) -> Result<Vec<Step>
         format!("/me says scheme = {}", me.scheme),
         mark,
     );
-    let client_ip = me.client_ip;
     story.check(
-        "the app sees your address, not the proxy's",
-        client_ip.is_some() && client_ip != proxies,
-        match (client_ip, proxies) {
-            (Some(ip), Some(proxy)) if ip == proxy => format!("/me says {ip}: that is nginx"),
-            (ip, _) => format!("/me says client_ip = {ip:?}"),
+        "the app sees your address, not a proxy's",
+        me.client_ip == Some(you),
+        match me.client_ip {
+            Some(ip) if proxies.contains(&ip) => {
+                format!("/me says {ip}: that is nginx, not you ({you})")
+            }
+            Some(ip) => format!("/me says {ip}; nginx sees you as {you}"),
+            None => "/me says the client is unknown".to_owned(),
         },
         mark,
     );

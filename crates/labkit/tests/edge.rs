@@ -1,7 +1,7 @@
 //! The harness's own claims about nginx: a broken site config fails with nginx's own words,
 //! on both backends, instead of a timeout.
 
-use labkit::edge::{Backend, Edge, EdgeSpec};
+use labkit::edge::{Backend, Edge, EdgeSpec, Upstream};
 use labkit::{LabCerts, LabError};
 
 const BROKEN_SITE: &str = "server {\n    listen 443 ssl;\n    no_such_directive on;\n}\n";
@@ -10,7 +10,7 @@ async fn start_broken(backend: Backend) -> LabError {
     let spec = EdgeSpec {
         site: BROKEN_SITE,
         certs: LabCerts::shared().expect("lab certificates"),
-        app_ports: &[9],
+        upstream: Upstream::App(vec![9]),
         https_port: None,
     };
     match Edge::start(backend, spec).await {

@@ -2,7 +2,7 @@
 //! in four visible ways. Each test is one symptom; stage 3's tests show each one gone.
 
 use labkit::walkthrough::follow_redirects;
-use labkit::{Backend, Lab, LabCerts, LabOptions, Result};
+use labkit::{Backend, Lab, LabOptions, Result};
 
 async fn start() -> Result<Lab> {
     Lab::start(&labkit::stage!(stage2_broken_proxy)).await
@@ -111,8 +111,7 @@ async fn absolute_urls_say_http_and_the_wrong_port() -> Result<()> {
 async fn native_backend_shows_the_same_lost_session() -> Result<()> {
     let options = LabOptions {
         backend: Backend::Native,
-        port: None,
-        certs: LabCerts::shared()?.clone(),
+        ..LabOptions::from_env()?
     };
     let lab = Lab::start_with(&labkit::stage!(stage2_broken_proxy), options).await?;
     assert_eq!(lab.edge().map(|edge| edge.backend()), Some(Backend::Native));

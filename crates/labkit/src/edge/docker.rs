@@ -10,7 +10,11 @@ use testcontainers::core::{Host, IntoContainerPort, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt, TestcontainersError};
 
-use super::{Edge, EdgeSpec, Logs, Running, render_main};
+use std::net::IpAddr;
+
+use testcontainers::core::client::docker_client_instance;
+
+use super::{Edge, EdgeSpec, Logs, Running, Upstream, render_main};
 use crate::error::{LabError, Result};
 use crate::images;
 
@@ -21,11 +25,17 @@ const READY: &str = "start worker process";
 
 pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
     let image = images::nginx().await?;
-    let upstreams: Vec<String> = spec
-        .app_ports
-        .iter()
-        .map(|port| format!("host.docker.internal:{port}"))
-        .collect();
+    let upstreams: Vec<String> = match &spec.upstream {
+        Upstream::App(ports) => ports
+            .iter()
+            .map(|port| format!("host.docker.internal:{port}"))
+            .collect(),
+        Upstream::Edge {
+            address,
+            container_port,
+            ..
+        } => vec![format!("{address}:{container_port}")],
+    };
     let main = render_main("user nobody nogroup;", "/tmp", &upstreams);
     let logs = Logs::default();
     let https_port = spec.https_port;
@@ -86,11 +96,40 @@ pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
     let https_port = container.get_host_port_ipv4(443.tcp()).await?;
     let http_port = container.get_host_port_ipv4(80.tcp()).await?;
     let app_sees = container.get_bridge_ip_address().await?;
+    let sees_clients_as = bridge_gateway(container.id()).await?;
     Ok(Edge {
         running: Running::Docker(Box::new(container)),
         https_port,
         http_port,
         app_sees,
+        sees_clients_as,
         logs,
     })
+}
+
+/// The gateway of the container's bridge network: where Docker relays published ports from.
+async fn bridge_gateway(id: &str) -> Result<IpAddr> {
+    let missing = |what: &str| LabError::Unexpected {
+        url: format!("container {id}"),
+        detail: format!("no {what}"),
+    };
+    let docker = docker_client_instance()
+        .await
+        .map_err(|e| LabError::DockerUnavailable(e.to_string()))?;
+    let inspected = docker
+        .inspect_container(id, None)
+        .await
+        .map_err(|e| LabError::Unexpected {
+            url: format!("container {id}"),
+            detail: e.to_string(),
+        })?;
+    let gateway = inspected
+        .network_settings
+        .and_then(|settings| settings.networks)
+        .and_then(|mut networks| networks.remove("bridge"))
+        .and_then(|bridge| bridge.gateway)
+        .ok_or_else(|| missing("bridge gateway"))?;
+    gateway
+        .parse()
+        .map_err(|_| missing("parseable bridge gateway"))
 }

@@ -77,10 +77,26 @@ pub struct EdgeSpec<'a> {
     pub site: &'a str,
     /// Certificates for `ssl_certificate lab/cert.pem` and `ssl_certificate_key lab/key.pem`.
     pub certs: &'a LabCerts,
-    /// The app's listening ports, for `upstream lab_app`.
-    pub app_ports: &'a [u16],
+    /// What `upstream lab_app` points at: the app, or the next proxy in a chain.
+    pub upstream: Upstream,
     /// The loopback port for HTTPS; `None` picks a free one.
     pub https_port: Option<u16>,
+}
+
+/// What an edge proxies to.
+#[derive(Clone, Debug)]
+pub enum Upstream {
+    /// The app, listening on these host ports (several: replicas).
+    App(Vec<u16>),
+    /// Another nginx (the next hop of a chain), on its HTTPS port.
+    Edge {
+        /// Where a container reaches it.
+        address: IpAddr,
+        /// Its port inside its container (443).
+        container_port: u16,
+        /// Its port on the host (for a native nginx).
+        host_port: u16,
+    },
 }
 
 /// A running nginx.
@@ -89,6 +105,7 @@ pub struct Edge {
     https_port: u16,
     http_port: u16,
     app_sees: IpAddr,
+    sees_clients_as: IpAddr,
     logs: Logs,
 }
 
@@ -129,6 +146,13 @@ impl Edge {
     /// The address the app sees nginx connect from: what a trust policy has to name.
     pub fn address_seen_by_app(&self) -> IpAddr {
         self.app_sees
+    }
+
+    /// The address a client on this machine has when it reaches nginx: in Docker, the
+    /// bridge's gateway (published ports are relayed from there); natively, 127.0.0.1.
+    /// It is the "real client" a correct trust policy lets the app see.
+    pub fn client_address(&self) -> IpAddr {
+        self.sees_clients_as
     }
 
     /// Everything nginx logged so far (errors and the access log).

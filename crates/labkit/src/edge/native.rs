@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{Edge, EdgeSpec, Logs, Running, native_site, render_main};
+use super::{Edge, EdgeSpec, Logs, Running, Upstream, native_site, render_main};
 use crate::error::{LabError, Result};
 
 /// The nginx binary: `LAB_NGINX_BIN`, else Debian's path, else the first `nginx` on `PATH`.
@@ -66,11 +66,13 @@ pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
         None => free_port()?,
     };
     let http_port = free_port()?;
-    let upstreams: Vec<String> = spec
-        .app_ports
-        .iter()
-        .map(|port| format!("127.0.0.1:{port}"))
-        .collect();
+    let upstreams: Vec<String> = match &spec.upstream {
+        Upstream::App(ports) => ports
+            .iter()
+            .map(|port| format!("127.0.0.1:{port}"))
+            .collect(),
+        Upstream::Edge { host_port, .. } => vec![format!("127.0.0.1:{host_port}")],
+    };
     // As root, nginx drops its workers to `nobody`; as anyone else the directive is an error.
     let user = if is_root() {
         "user nobody nogroup;"
@@ -86,6 +88,7 @@ pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
         ),
         ("lab/cert.pem", spec.certs.server_cert_pem.clone()),
         ("lab/key.pem", spec.certs.server_key_pem.clone()),
+        ("lab/ca.pem", spec.certs.ca_pem.clone()),
     ];
     std::fs::create_dir_all(root.join("lab")).map_err(LabError::io("creating the nginx prefix"))?;
     for (name, contents) in &files {
@@ -133,6 +136,7 @@ pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
         https_port,
         http_port,
         app_sees: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        sees_clients_as: IpAddr::V4(Ipv4Addr::LOCALHOST),
         logs,
     })
 }
