@@ -201,6 +201,37 @@ impl TrustPolicy {
         })
     }
 
+    /// Trusts exactly these addresses: the ones your proxies connect from. IPv4-mapped IPv6
+    /// addresses are folded. An empty list trusts nobody, like [`none`](Self::none).
+    ///
+    /// ```
+    /// use std::net::IpAddr;
+    /// use trusted_proxies::TrustPolicy;
+    ///
+    /// let nginx: IpAddr = "172.17.0.2".parse()?;
+    /// let policy = TrustPolicy::from_addrs([nginx]);
+    /// assert!(policy.trusts(nginx));
+    /// assert!(!policy.trusts("172.17.0.3".parse()?));
+    /// assert!(TrustPolicy::from_addrs([]).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_addrs(addrs: impl IntoIterator<Item = IpAddr>) -> Self {
+        let cidrs: Vec<Cidr> = addrs
+            .into_iter()
+            .filter_map(|ip| match ip.to_canonical() {
+                ip @ IpAddr::V4(_) => Cidr::new(ip, 32),
+                ip @ IpAddr::V6(_) => Cidr::new(ip, 128),
+            })
+            .collect();
+        if cidrs.is_empty() {
+            return Self::none();
+        }
+        TrustPolicy {
+            kind: Kind::Ranges(CidrSet::new(&cidrs)),
+            unix: false,
+        }
+    }
+
     /// Whether a hop with this address is trusted. IPv4-mapped IPv6 addresses are folded to
     /// IPv4 first, so `::ffff:127.0.0.1` matches `loopback`.
     ///

@@ -723,6 +723,13 @@ fn forwarded_unknown_obfuscated_missing_and_malformed_stop_the_walk() {
                 "unknown",
             ),
             (
+                "only by=",
+                "all",
+                "10.0.0.1:1",
+                &[("forwarded", "for=1.1.1.1, by=_nginx")],
+                "unknown",
+            ),
+            (
                 "junk after value",
                 "all",
                 "10.0.0.1:1",

@@ -1,9 +1,9 @@
 //! RFC 7239 `Forwarded`, read right to left.
 //!
-//! Quoted strings may hold `,` and `;`, so elements cannot be split blindly; each header line
-//! is parsed left to right into a fixed ring of its rightmost elements, then handed out newest
-//! first. Lines are parsed independently: an unterminated quote cannot swallow a later line
-//! that a proxy added.
+//! Quoted strings may hold `,` and `;`, so elements cannot be split blindly: each header line
+//! is scanned left to right (respecting quotes) for the spans of its rightmost elements, which
+//! are then parsed and handed out newest first. Lines are read independently: an unterminated
+//! quote cannot swallow a later line that a proxy added.
 
 use super::lines::{Lines, RevLines};
 use super::{MAX_HEADER_BYTES, MAX_HOPS, trim_ows};
@@ -18,11 +18,16 @@ pub(crate) struct Element<'a> {
     pub(crate) host: Option<&'a [u8]>,
     /// Syntax error or a repeated parameter: nothing in the element may be used.
     pub(crate) malformed: bool,
+    /// At least one pair was present (`by=` and extensions included).
+    pub(crate) any: bool,
 }
 
 impl Element<'_> {
+    /// No pairs at all (only whitespace and `;`): an empty list element, which is skipped. An
+    /// element with only `by=` is not empty: it is a hop that did not disclose its client.
+    #[cfg(test)]
     fn is_empty(&self) -> bool {
-        !self.malformed && self.for_.is_none() && self.proto.is_none() && self.host.is_none()
+        !self.malformed && !self.any
     }
 }
 
@@ -38,9 +43,15 @@ pub(crate) enum Item<'a> {
 const RING: usize = MAX_HOPS + 1;
 
 /// Right-to-left iterator over the elements of all `Forwarded` lines.
+///
+/// Each line is scanned once for where its (rightmost [`RING`]) elements are; an element is
+/// parsed from its span when handed out. Keeping spans, not parsed elements, keeps this
+/// iterator small and parses only the elements the walk reaches.
 pub(crate) struct RevElements<'a> {
     lines: RevLines<'a>,
-    ring: [Element<'a>; RING],
+    line: &'a [u8],
+    /// `(start, end)` of the current line's elements, a ring in line order.
+    spans: [(u16, u16); RING],
     /// Elements of the current line not yet handed out (newest first from `next_idx`).
     pending: usize,
     next_idx: usize,
@@ -51,10 +62,12 @@ pub(crate) struct RevElements<'a> {
 }
 
 impl<'a> RevElements<'a> {
+    #[inline]
     pub(crate) fn new(lines: Lines<'a>) -> Self {
         RevElements {
             lines: lines.rev(),
-            ring: [Element::default(); RING],
+            line: &[],
+            spans: [(0, 0); RING],
             pending: 0,
             next_idx: 0,
             line_truncated: false,
@@ -73,10 +86,14 @@ impl<'a> Iterator for RevElements<'a> {
                 return None;
             }
             if self.pending > 0 {
-                let el = self.ring[self.next_idx];
+                let (start, end) = self.spans[self.next_idx];
                 self.pending -= 1;
                 self.next_idx = (self.next_idx + RING - 1) % RING;
-                return Some(Item::Element(el));
+                let mut p = Parser {
+                    b: &self.line[usize::from(start)..usize::from(end)],
+                    pos: 0,
+                };
+                return Some(Item::Element(p.element()));
             }
             if self.line_truncated {
                 self.done = true;
@@ -96,16 +113,62 @@ impl<'a> Iterator for RevElements<'a> {
                     ..Element::default()
                 }));
             }
+            // Within the budget, so offsets fit in u16.
             let mut count = 0usize;
-            let ring = &mut self.ring;
-            parse_line(line, |el| {
-                ring[count % RING] = el;
+            let spans = &mut self.spans;
+            scan_spans(line, |start, end| {
+                spans[count % RING] = (start as u16, end as u16);
                 count += 1;
             });
+            self.line = line;
             self.pending = count.min(RING);
             self.next_idx = (count + RING - 1) % RING;
             self.line_truncated = count > RING;
         }
+    }
+}
+
+/// Finds the spans of a line's non-empty elements, left to right, without parsing them: an
+/// element ends at a `,` outside quoted strings. A `"` anywhere outside a quoted string opens
+/// one (with `\\` escapes), and an unterminated one runs to the end of the line: exactly
+/// where [`parse_line`] ends elements, including while it recovers from a syntax error.
+pub(crate) fn scan_spans(line: &[u8], mut emit: impl FnMut(usize, usize)) {
+    let mut start = 0;
+    let mut nonempty = false;
+    let mut i = 0;
+    while i < line.len() {
+        match line[i] {
+            b',' => {
+                if nonempty {
+                    emit(start, i);
+                }
+                start = i + 1;
+                nonempty = false;
+                i += 1;
+            }
+            b'"' => {
+                nonempty = true;
+                i += 1;
+                while i < line.len() {
+                    match line[i] {
+                        b'\\' => i += 2,
+                        b'"' => {
+                            i += 1;
+                            break;
+                        }
+                        _ => i += 1,
+                    }
+                }
+            }
+            b' ' | b'\t' | b';' => i += 1,
+            _ => {
+                nonempty = true;
+                i += 1;
+            }
+        }
+    }
+    if nonempty {
+        emit(start, line.len());
     }
 }
 
@@ -114,13 +177,17 @@ fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-/// Parses one header line, calling `emit` for every non-empty element, left to right.
-pub(crate) fn parse_line<'a>(line: &'a [u8], mut emit: impl FnMut(Element<'a>)) {
+/// Parses one header line, calling `emit` with every non-empty element and its byte span,
+/// left to right. Parsing the span alone gives the same element: an element ends at a
+/// top-level `,` or the end of the line, and nothing past that point affects it.
+#[cfg(test)]
+pub(crate) fn parse_line<'a>(line: &'a [u8], mut emit: impl FnMut(Element<'a>, usize, usize)) {
     let mut p = Parser { b: line, pos: 0 };
     loop {
+        let start = p.pos;
         let el = p.element();
         if !el.is_empty() {
-            emit(el);
+            emit(el, start, p.pos);
         }
         if p.pos >= p.b.len() {
             return;
@@ -243,6 +310,7 @@ impl<'a> Parser<'a> {
             &self.b[start..self.pos]
         };
         let value = trim_ows(value);
+        el.any = true;
         let slot = if name.eq_ignore_ascii_case(b"for") {
             &mut el.for_
         } else if name.eq_ignore_ascii_case(b"proto") {
@@ -268,7 +336,15 @@ mod tests {
 
     fn parse(line: &str) -> Vec<Element<'_>> {
         let mut v = Vec::new();
-        parse_line(line.as_bytes(), |e| v.push(e));
+        parse_line(line.as_bytes(), |e, start, end| {
+            // The span alone parses to the same element (what `RevElements` relies on).
+            let mut again = Parser {
+                b: &line.as_bytes()[start..end],
+                pos: 0,
+            };
+            assert_eq!(again.element(), e, "span {start}..{end} of {line:?}");
+            v.push(e);
+        });
         v
     }
 
@@ -296,6 +372,7 @@ mod tests {
             ("=x, for=1.1.1.1", 2, &[true, false]),
             ("for, for=1.1.1.1", 2, &[true, false]),
             (" , ;, for=1.1.1.1 ,", 1, &[false]),
+            ("by=_x, for=1.1.1.1", 2, &[false, false]),
             ("FOR=1.1.1.1;Proto=HTTPS;by=_x", 1, &[false]),
         ];
         for (line, n, flags) in table {
@@ -303,6 +380,16 @@ mod tests {
             assert_eq!(els.len(), *n, "case {line:?}: element count");
             let got: Vec<bool> = els.iter().map(|e| e.malformed).collect();
             assert_eq!(&got, flags, "case {line:?}: malformed flags");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        /// `parse` asserts that every element's span re-parses to the same element.
+        #[test]
+        fn spans_reparse_to_the_same_element(line in "[a-z0-9=;,\" \\\\\t:_.\\[\\]]{0,48}") {
+            parse(&line);
         }
     }
 
