@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use axum::Router;
 use axum::extract::Form;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
@@ -38,6 +38,9 @@ pub struct Me {
     pub scheme: String,
     /// The origin the app would put in absolute URLs, if it has a usable host.
     pub origin: Option<String>,
+    /// The `X-Forwarded-For` the app received, verbatim: what the proxies (or a forger) claim.
+    /// Shown for learning; the app's own conclusion is `client_ip`.
+    pub x_forwarded_for: Option<String>,
 }
 
 async fn home(visitor: Visitor, view: Resolved) -> Result<Html<String>, AppError> {
@@ -79,13 +82,19 @@ fn check_username(name: &str) -> Result<(), &'static str> {
     }
 }
 
-async fn me(visitor: Visitor, view: Resolved) -> Result<Json<Me>, AppError> {
+async fn me(visitor: Visitor, view: Resolved, headers: HeaderMap) -> Result<Json<Me>, AppError> {
+    let x_forwarded_for = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .reduce(|a, b| format!("{a}, {b}"));
     Ok(Json(Me {
         user: visitor.user().await?,
         counter: visitor.counter().await?,
         client_ip: view.client_ip(),
         scheme: view.scheme().to_string(),
         origin: view.origin(),
+        x_forwarded_for,
     }))
 }
 

@@ -7,7 +7,7 @@ use axum::Router;
 pub use lab_app::AppEnv;
 
 use crate::app::{self, RunningApp};
-use crate::certs::{LOOPBACK, LabCerts};
+use crate::certs::{LAB_HOST, LOOPBACK, LabCerts};
 use crate::client::LabClient;
 use crate::edge::{Backend, Edge, EdgeSpec, Upstream};
 use crate::error::{LabError, Result};
@@ -86,7 +86,11 @@ impl Lab {
         let transcript = Transcript::default();
         let Some(site) = stage.site else {
             let listener = app::bind(SocketAddr::new(LOOPBACK, port.unwrap_or(0))).await?;
-            let app = RunningApp::serve(listener, (stage.app)(&AppEnv::default()))?;
+            let env = AppEnv {
+                proxy_addresses: Vec::new(),
+                public_hosts: vec![LAB_HOST.to_owned()],
+            };
+            let app = RunningApp::serve(listener, (stage.app)(&env))?;
             let client = LabClient::new("http", app.addr(), &certs.ca_pem, transcript.clone())?;
             return Ok(Lab {
                 stage: *stage,
@@ -130,6 +134,7 @@ impl Lab {
         }
         let env = AppEnv {
             proxy_addresses: edges.iter().map(Edge::address_seen_by_app).collect(),
+            public_hosts: vec![LAB_HOST.to_owned()],
         };
         let app = RunningApp::serve(listener, (stage.app)(&env))?;
         let front = edges.last().expect("at least the stage's nginx");

@@ -2,6 +2,9 @@
 //! deployed app should do in return. `cargo xtask lab N` runs it and marks each expectation as
 //! met or not; stage 2 fails most of them, stage 3 meets them all.
 
+use lab_app::Me;
+use reqwest::Method;
+
 use crate::client::{Exchange, LabClient};
 use crate::error::Result;
 use crate::lab::Lab;
@@ -150,7 +153,49 @@ pub async fn walk(lab: &Lab, on_step: &mut dyn FnMut(&Step)) -> Result<Vec<Step>
         },
         mark,
     );
+
+    // Forgery: what an attacker sends must not be believed.
+    let mark = story.mark();
+    let forged = [
+        ("x-forwarded-proto", "https"),
+        ("x-forwarded-for", FORGED_IP),
+    ];
+    let direct = lab.direct_client()?;
+    let seen = me_with(&direct, &forged).await?;
+    story.check(
+        "a forged X-Forwarded-Proto/-For sent straight to the app is not believed",
+        seen.scheme == "http" && seen.client_ip != FORGED_IP.parse().ok(),
+        format!(
+            "/me says scheme = {}, client_ip = {:?}",
+            seen.scheme, seen.client_ip
+        ),
+        mark,
+    );
+
+    let mark = story.mark();
+    let seen = me_with(client, &forged[1..]).await?;
+    story.check(
+        "a forged X-Forwarded-For sent through the proxy is not believed",
+        seen.client_ip != FORGED_IP.parse().ok(),
+        format!(
+            "/me says client_ip = {:?} (forged: {FORGED_IP})",
+            seen.client_ip
+        ),
+        mark,
+    );
     Ok(story.steps)
+}
+
+/// An address from the documentation range (RFC 5737): what a forger claims to be.
+pub const FORGED_IP: &str = "203.0.113.66";
+
+/// `GET /me` with extra request headers.
+pub async fn me_with(client: &LabClient, headers: &[(&str, &str)]) -> Result<Me> {
+    let mut request = client.request(Method::GET, "/me");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    client.send(request).await?.json()
 }
 
 /// Requests `path` and follows up to `max` redirects by hand, like a browser, stopping early

@@ -40,7 +40,7 @@ pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
     let logs = Logs::default();
     let https_port = spec.https_port;
     let sink = logs.clone();
-    let request = GenericImage::new(&image.name, &image.tag)
+    let mut request = GenericImage::new(&image.name, &image.tag)
         .with_exposed_port(443.tcp())
         .with_exposed_port(80.tcp())
         .with_wait_for(WaitFor::message_on_stderr(READY))
@@ -49,15 +49,6 @@ pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
         .with_network("bridge")
         .with_host("host.docker.internal", Host::HostGateway)
         .with_copy_to("/etc/nginx/nginx.conf", main.into_bytes())
-        .with_copy_to("/etc/nginx/lab/site.conf", spec.site.as_bytes().to_vec())
-        .with_copy_to(
-            "/etc/nginx/lab/cert.pem",
-            spec.certs.server_cert_pem.clone().into_bytes(),
-        )
-        .with_copy_to(
-            "/etc/nginx/lab/key.pem",
-            spec.certs.server_key_pem.clone().into_bytes(),
-        )
         .with_label("org.secure-sessions-lab.role", "edge")
         .with_startup_timeout(Duration::from_secs(30))
         .with_log_consumer(move |frame: &LogFrame| {
@@ -80,6 +71,9 @@ pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
                 ("80/tcp".to_owned(), loopback(None)),
             ]));
         });
+    for (path, contents) in spec.lab_files(spec.site.to_owned()) {
+        request = request.with_copy_to(format!("/etc/nginx/{path}"), contents.into_bytes());
+    }
     let container = request.start().await.map_err(|error| match error {
         TestcontainersError::Client(ClientError::PullImage { .. }) => LabError::NoImage {
             what: images::NGINX.what,

@@ -83,6 +83,19 @@ pub struct EdgeSpec<'a> {
     pub https_port: Option<u16>,
 }
 
+impl EdgeSpec<'_> {
+    /// The files beside `nginx.conf`, by relative path: the site (as given) and the
+    /// certificates its `ssl_*` directives name (`ca.pem` verifies the next hop in a chain).
+    fn lab_files(&self, site: String) -> [(&'static str, String); 4] {
+        [
+            ("lab/site.conf", site),
+            ("lab/cert.pem", self.certs.server_cert_pem.clone()),
+            ("lab/key.pem", self.certs.server_key_pem.clone()),
+            ("lab/ca.pem", self.certs.ca_pem.clone()),
+        ]
+    }
+}
+
 /// What an edge proxies to.
 #[derive(Clone, Debug)]
 pub enum Upstream {

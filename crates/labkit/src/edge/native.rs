@@ -80,18 +80,11 @@ pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
         ""
     };
     let scratch = root.display().to_string();
-    let files = [
-        ("nginx.conf", render_main(user, &scratch, &upstreams)),
-        (
-            "lab/site.conf",
-            native_site(spec.site, https_port, http_port),
-        ),
-        ("lab/cert.pem", spec.certs.server_cert_pem.clone()),
-        ("lab/key.pem", spec.certs.server_key_pem.clone()),
-        ("lab/ca.pem", spec.certs.ca_pem.clone()),
-    ];
+    let main = render_main(user, &scratch, &upstreams);
+    let site = native_site(spec.site, https_port, http_port);
+    let files = std::iter::once(("nginx.conf", main)).chain(spec.lab_files(site));
     std::fs::create_dir_all(root.join("lab")).map_err(LabError::io("creating the nginx prefix"))?;
-    for (name, contents) in &files {
+    for (name, contents) in files {
         std::fs::write(root.join(name), contents)
             .map_err(LabError::io(format!("writing {name} for nginx")))?;
     }
