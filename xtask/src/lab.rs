@@ -24,6 +24,10 @@ pub struct Args {
     /// which has no TLS].
     #[arg(long)]
     port: Option<u16>,
+    /// Where stage 4 keeps sessions: `sqlite://FILE`, `redis://HOST:PORT`, or `redis` to start
+    /// a Redis container for this run [default: $LAB_SESSION_STORE, else sqlite://target/lab-sessions.db].
+    #[arg(long)]
+    store: Option<String>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -49,6 +53,20 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => Some(8443),
     };
     let colour = crate::colour();
+    // Kept alive until the lab stops.
+    let (redis, session_store) = match args
+        .store
+        .or_else(|| std::env::var("LAB_SESSION_STORE").ok())
+    {
+        Some(store) if store == "redis" => {
+            let redis = labkit::Redis::start()
+                .await
+                .context("starting Redis for the session store")?;
+            let url = redis.url();
+            (Some(redis), Some(url))
+        }
+        other => (None, other),
+    };
 
     println!(
         "{}",
@@ -66,6 +84,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             port,
             certs,
             outer_site: None,
+            replicas: 1,
+            session_store,
         },
     )
     .await
@@ -127,12 +147,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         ca = ca.display(),
         host = labkit::LAB_HOST,
     );
+    if let Some(store) = &lab.env().session_store {
+        println!("  Sessions are kept in {store}");
+    }
     if !args.once {
         println!("\nServing until Ctrl-C.");
         tokio::signal::ctrl_c()
             .await
             .context("waiting for Ctrl-C")?;
     }
+    drop(redis);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -9,7 +9,7 @@ pub fn reference(number: u8) -> anyhow::Result<Stage> {
         1 => labkit::stage!(stage1_plain_http),
         2 => labkit::stage!(stage2_broken_proxy),
         3 => labkit::stage!(stage3_trust_proxy),
-        4 => bail!("stage 4 is not built yet; stages 1 to 3 are ready: `cargo xtask lab 3`"),
+        4 => labkit::stage!(stage4_secure_store),
         _ => bail!("there is no stage {number}: the lab has stages 1 to 4"),
     })
 }

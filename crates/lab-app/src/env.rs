@@ -10,4 +10,7 @@ pub struct AppEnv {
     /// The host names the app is published under (`app.lab.test`), for an app that checks the
     /// host it builds URLs from.
     pub public_hosts: Vec<String>,
+    /// Where sessions should live (`sqlite://...`, `redis://...`), if the environment says;
+    /// stages with an in-memory store ignore it.
+    pub session_store: Option<String>,
 }

@@ -1,4 +1,4 @@
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// Everything a handler of the demo app can fail with.
@@ -17,15 +17,25 @@ pub enum AppError {
     BadLogin(&'static str),
 }
 
+/// How long a client should wait before retrying when the session store is down.
+const RETRY_AFTER_SECONDS: &str = "5";
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let status = match self {
-            AppError::Session(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            AppError::NoHost | AppError::BadLogin(_) => StatusCode::BAD_REQUEST,
-        };
-        if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
+        match self {
+            // Without its store the app cannot know who is asking: say "not now" rather than
+            // answer as if anonymous, and keep the answer out of every cache.
+            AppError::Session(_) => {
+                tracing::error!(error = %self, "request failed");
+                let headers = [
+                    (header::RETRY_AFTER, RETRY_AFTER_SECONDS),
+                    (header::CACHE_CONTROL, "no-store"),
+                ];
+                (StatusCode::SERVICE_UNAVAILABLE, headers, self.to_string()).into_response()
+            }
+            AppError::NoHost | AppError::BadLogin(_) => {
+                (StatusCode::BAD_REQUEST, self.to_string()).into_response()
+            }
         }
-        (status, self.to_string()).into_response()
     }
 }

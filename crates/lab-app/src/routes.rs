@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use axum::Router;
-use axum::extract::Form;
+use axum::extract::{Extension, Form};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::{get, post};
@@ -13,8 +13,20 @@ use trusted_proxies::{Resolved, Scheme};
 use crate::pages;
 use crate::{AppError, Visitor};
 
+/// Choices a stage makes about the demo app's own behaviour.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AppOptions {
+    /// Give the session a new id at login (session fixation defence, stage 4's lesson).
+    pub cycle_id_on_login: bool,
+}
+
 /// The demo app's routes, without any layer: a stage adds its session store and trust policy.
 pub fn router() -> Router {
+    router_with(AppOptions::default())
+}
+
+/// The demo app's routes with `options`.
+pub fn router_with(options: AppOptions) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/login", get(login_page).post(login))
@@ -23,6 +35,7 @@ pub fn router() -> Router {
         .route("/logout", post(logout))
         .route("/account", get(account))
         .route("/private", get(private))
+        .layer(Extension(options))
 }
 
 /// The answer of `GET /me`: who the app thinks you are, and how it thinks you reached it.
@@ -61,13 +74,17 @@ struct LoginForm {
 }
 
 /// Logs in by name alone: this is a lab about cookies, not about passwords.
-async fn login(visitor: Visitor, Form(form): Form<LoginForm>) -> Result<Response, AppError> {
+async fn login(
+    visitor: Visitor,
+    Extension(options): Extension<AppOptions>,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, AppError> {
     let name = form.username.trim();
     if let Err(problem) = check_username(name) {
         let page = pages::login_form(Some(problem));
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page)).into_response());
     }
-    visitor.log_in(name).await?;
+    visitor.log_in(name, options.cycle_id_on_login).await?;
     tracing::info!(user = name, "logged in");
     Ok(Html(pages::welcome(name)).into_response())
 }

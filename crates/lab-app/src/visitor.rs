@@ -8,6 +8,7 @@ use crate::AppError;
 
 const USER: &str = "user";
 const COUNTER: &str = "counter";
+const LOGGED_IN_AT: &str = "logged_in_at";
 
 /// The visitor behind a request, as far as their session tells.
 ///
@@ -26,18 +27,38 @@ impl Visitor {
         Ok(self.0.get(COUNTER).await?.unwrap_or(0))
     }
 
-    /// Records `name` as the logged-in user.
-    ///
-    /// The session id is *not* cycled here: that hardening is stage 4's lesson.
-    pub async fn log_in(&self, name: &str) -> Result<(), AppError> {
-        Ok(self.0.insert(USER, name).await?)
+    /// When the user logged in, in seconds since the Unix epoch.
+    pub async fn logged_in_at(&self) -> Result<Option<u64>, AppError> {
+        Ok(self.0.get(LOGGED_IN_AT).await?)
+    }
+
+    /// Records `name` as the logged-in user, in a new session id when `cycle_id` is set
+    /// (see [`AppOptions`](crate::AppOptions)).
+    pub async fn log_in(&self, name: &str, cycle_id: bool) -> Result<(), AppError> {
+        if cycle_id {
+            // A fixed id planted before login must not become the logged-in session.
+            self.0.cycle_id().await?;
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_secs());
+        self.0.insert(USER, name).await?;
+        self.0.insert(LOGGED_IN_AT, now).await?;
+        self.saved().await
     }
 
     /// Adds one to the session's counter and returns the new value.
     pub async fn count(&self) -> Result<u64, AppError> {
         let next = self.counter().await? + 1;
         self.0.insert(COUNTER, next).await?;
+        self.saved().await?;
         Ok(next)
+    }
+
+    /// Saves now, so that a store failure is this handler's error (503) rather than the
+    /// session middleware's empty 500 after the handler has answered.
+    async fn saved(&self) -> Result<(), AppError> {
+        Ok(self.0.save().await?)
     }
 
     /// Ends the session: its data is deleted from the store, not only forgotten by the browser.

@@ -51,6 +51,15 @@ impl RunningApp {
         })
     }
 
+    /// Stops serving and waits until the port is free again.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.abort();
+        let _ = (&mut self.task).await;
+    }
+
     /// Where the app listens (bypassing nginx).
     pub fn addr(&self) -> SocketAddr {
         self.addr

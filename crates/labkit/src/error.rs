@@ -50,6 +50,9 @@ pub enum LabError {
     /// An answer was not what the demo app sends.
     #[error("unexpected answer from {url}: {detail}")]
     Unexpected { url: String, detail: String },
+    /// The stage's app could not be built.
+    #[error("{0}")]
+    App(String),
     /// A file or process could not be handled.
     #[error("{context}: {source}")]
     Io {

@@ -41,17 +41,24 @@ pub struct LabOptions {
     /// Another nginx in front of the stage's, standing in for a CDN or load balancer: its
     /// site config, whose `lab_app` upstream is the stage's nginx over HTTPS.
     pub outer_site: Option<&'static str>,
+    /// How many instances of the app nginx balances between (round-robin).
+    pub replicas: usize,
+    /// Where the app should keep sessions ([`AppEnv::session_store`]).
+    pub session_store: Option<String>,
 }
 
 impl LabOptions {
     /// What tests use: the backend from `LAB_BACKEND` (Docker by default, and an error
-    /// without it), free ports, a per-process CA, no outer proxy.
+    /// without it), free ports, a per-process CA, one app, no outer proxy, the stage's own
+    /// session store.
     pub fn from_env() -> Result<LabOptions> {
         Ok(LabOptions {
             backend: Backend::from_env()?,
             port: None,
             certs: LabCerts::shared()?.clone(),
             outer_site: None,
+            replicas: 1,
+            session_store: None,
         })
     }
 }
@@ -61,9 +68,10 @@ pub struct Lab {
     stage: Stage,
     certs: LabCerts,
     transcript: Transcript,
+    env: AppEnv,
     // Field order is drop order: the client's connections close before the app and nginx stop.
     client: LabClient,
-    app: RunningApp,
+    apps: Vec<RunningApp>,
     /// The proxies, nearest the app first; the client talks to the last.
     edges: Vec<Edge>,
 }
@@ -82,22 +90,27 @@ impl Lab {
             port,
             certs,
             outer_site,
+            replicas,
+            session_store,
         } = options;
         let transcript = Transcript::default();
+        let mut env = AppEnv {
+            proxy_addresses: Vec::new(),
+            public_hosts: vec![LAB_HOST.to_owned()],
+            session_store,
+        };
         let Some(site) = stage.site else {
             let listener = app::bind(SocketAddr::new(LOOPBACK, port.unwrap_or(0))).await?;
-            let env = AppEnv {
-                proxy_addresses: Vec::new(),
-                public_hosts: vec![LAB_HOST.to_owned()],
-            };
-            let app = RunningApp::serve(listener, (stage.app)(&env))?;
+            let app = RunningApp::serve(listener, build_app(stage, &env)?)?;
             let client = LabClient::new("http", app.addr(), &certs.ca_pem, transcript.clone())?;
+            let apps = vec![app];
             return Ok(Lab {
                 stage: *stage,
                 certs,
                 transcript,
+                env,
                 client,
-                app,
+                apps,
                 edges: Vec::new(),
             });
         };
@@ -106,15 +119,19 @@ impl Lab {
             Backend::Docker => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             Backend::Native => LOOPBACK,
         };
-        let listener = app::bind(SocketAddr::new(host, 0)).await?;
-        let app_port = listener
-            .local_addr()
-            .map_err(LabError::io("reading the app's address"))?
-            .port();
+        let mut listeners = Vec::new();
+        for _ in 0..replicas.max(1) {
+            listeners.push(app::bind(SocketAddr::new(host, 0)).await?);
+        }
+        let app_ports = listeners
+            .iter()
+            .map(|listener| listener.local_addr().map(|addr| addr.port()))
+            .collect::<std::io::Result<Vec<u16>>>()
+            .map_err(LabError::io("reading the app's address"))?;
         let inner = EdgeSpec {
             site,
             certs: &certs,
-            upstream: Upstream::App(vec![app_port]),
+            upstream: Upstream::App(app_ports),
             https_port: if outer_site.is_none() { port } else { None },
         };
         let mut edges = vec![Edge::start(backend, inner).await?];
@@ -132,11 +149,11 @@ impl Lab {
             };
             edges.push(Edge::start(backend, outer).await?);
         }
-        let env = AppEnv {
-            proxy_addresses: edges.iter().map(Edge::address_seen_by_app).collect(),
-            public_hosts: vec![LAB_HOST.to_owned()],
-        };
-        let app = RunningApp::serve(listener, (stage.app)(&env))?;
+        env.proxy_addresses = edges.iter().map(Edge::address_seen_by_app).collect();
+        let apps = listeners
+            .into_iter()
+            .map(|listener| RunningApp::serve(listener, build_app(stage, &env)?))
+            .collect::<Result<Vec<_>>>()?;
         let front = edges.last().expect("at least the stage's nginx");
         let client = LabClient::new(
             "https",
@@ -148,10 +165,28 @@ impl Lab {
             stage: *stage,
             certs,
             transcript,
+            env,
             client,
-            app,
+            apps,
             edges,
         })
+    }
+
+    /// Stops every app instance and starts new ones on the same ports, as a deploy or a crash
+    /// and restart would: what lived only in the app's memory is gone.
+    pub async fn restart_app(&mut self) -> Result<()> {
+        let addrs: Vec<SocketAddr> = self.apps.iter().map(RunningApp::addr).collect();
+        for app in self.apps.drain(..) {
+            app.stop().await;
+        }
+        for addr in addrs {
+            let listener = app::bind(addr).await?;
+            self.apps.push(RunningApp::serve(
+                listener,
+                build_app(&self.stage, &self.env)?,
+            )?);
+        }
+        Ok(())
     }
 
     /// The stage this lab runs.
@@ -168,7 +203,7 @@ impl Lab {
     pub fn new_client(&self) -> Result<LabClient> {
         let (scheme, addr) = match self.front() {
             Some(front) => ("https", front.https_addr()),
-            None => ("http", self.app.addr()),
+            None => ("http", self.apps[0].addr()),
         };
         LabClient::new(scheme, addr, &self.certs.ca_pem, self.transcript.clone())
     }
@@ -176,7 +211,7 @@ impl Lab {
     /// A client that reaches the app *directly*, bypassing nginx, as an attacker on the app's
     /// network would.
     pub fn direct_client(&self) -> Result<LabClient> {
-        let addr = SocketAddr::new(LOOPBACK, self.app.addr().port());
+        let addr = SocketAddr::new(LOOPBACK, self.apps[0].addr().port());
         LabClient::new("http", addr, &self.certs.ca_pem, self.transcript.clone())
     }
 
@@ -190,9 +225,14 @@ impl Lab {
         self.client.origin()
     }
 
-    /// Where the app itself listens.
+    /// Where the app itself listens (the first instance).
     pub fn app_addr(&self) -> SocketAddr {
-        SocketAddr::new(LOOPBACK, self.app.addr().port())
+        SocketAddr::new(LOOPBACK, self.apps[0].addr().port())
+    }
+
+    /// What the app was told about where it runs.
+    pub fn env(&self) -> &AppEnv {
+        &self.env
     }
 
     /// The stage's nginx (the proxy next to the app), if the stage has one.
@@ -271,4 +311,20 @@ macro_rules! stage {
             app: $krate::app,
         }
     };
+}
+
+/// Builds the stage's app, turning a panic in the stage's code (a bad setting, say) into an
+/// error that says so instead of tearing down the harness.
+fn build_app(stage: &Stage, env: &AppEnv) -> Result<Router> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (stage.app)(env))).map_err(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "it panicked".to_owned());
+        LabError::App(format!(
+            "stage {}'s app could not be built: {message}",
+            stage.number
+        ))
+    })
 }

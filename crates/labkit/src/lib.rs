@@ -23,6 +23,7 @@ pub mod error;
 pub mod images;
 pub mod lab;
 pub mod observer;
+pub mod redis;
 pub mod transcript;
 pub mod walkthrough;
 
@@ -33,6 +34,7 @@ pub use error::{LabError, Result};
 pub use lab::{AppEnv, Lab, LabOptions, Stage};
 pub use lab_app::Me;
 pub use observer::Observer;
+pub use redis::Redis;
 pub use reqwest;
 pub use transcript::Transcript;
 

@@ -63,6 +63,7 @@ async fn sessions_work_over_plain_http() -> Result<()> {
     Ok(())
 }
 
+// ANCHOR: lacks_secure
 #[tokio::test]
 async fn the_session_cookie_lacks_secure() -> Result<()> {
     let lab = start().await?;
@@ -88,7 +89,9 @@ async fn the_session_cookie_lacks_secure() -> Result<()> {
     );
     Ok(())
 }
+// ANCHOR_END: lacks_secure
 
+// ANCHOR: observer
 #[tokio::test]
 async fn a_network_observer_reads_the_session_id_in_cleartext() -> Result<()> {
     let lab = start().await?;
@@ -137,6 +140,7 @@ async fn a_network_observer_reads_the_session_id_in_cleartext() -> Result<()> {
     );
     Ok(())
 }
+// ANCHOR_END: observer
 
 /// `cargo xtask lab 1` tells this story: everything works except what needs TLS.
 #[tokio::test]

@@ -8,6 +8,7 @@ async fn start() -> Result<Lab> {
     Lab::start(&labkit::stage!(stage2_broken_proxy)).await
 }
 
+// ANCHOR: lost_session
 /// Symptom 1, the recipe's whole problem: the app believes the request is plain HTTP, so it
 /// will not send its Secure cookie, and every request starts a new, empty session.
 #[tokio::test]
@@ -36,7 +37,9 @@ async fn login_behind_proxy_loses_the_session() -> Result<()> {
     );
     Ok(())
 }
+// ANCHOR_END: lost_session
 
+// ANCHOR: redirect_loop
 /// Symptom 2: "redirect to HTTPS" on a request that already is HTTPS sends the browser back to
 /// the very URL it asked for.
 #[tokio::test]
@@ -65,6 +68,7 @@ async fn https_only_route_redirects_to_itself_forever() -> Result<()> {
     );
     Ok(())
 }
+// ANCHOR_END: redirect_loop
 
 /// Symptom 3: the client address the app logs, rate-limits and audits is nginx's.
 #[tokio::test]

@@ -27,6 +27,7 @@ const FORGED: [(&str, &str); 2] = [
     ("x-forwarded-for", FORGED_IP),
 ];
 
+// ANCHOR: forged_from_outside
 /// 1. Around nginx, straight to the app: the forged headers come from an untrusted peer and
 /// count for nothing.
 #[tokio::test]
@@ -54,6 +55,7 @@ async fn forged_forwarded_proto_from_outside_is_ignored() -> Result<()> {
     );
     Ok(())
 }
+// ANCHOR_END: forged_from_outside
 
 /// 2. Through nginx, a forged X-Forwarded-For is overwritten at the edge: it never reaches
 /// the app, so no policy, however generous, could be fooled by it.
@@ -153,6 +155,7 @@ async fn forged_forwarded_host_is_not_used_for_absolute_urls() -> Result<()> {
     Ok(())
 }
 
+// ANCHOR: trust_everyone
 /// 5. The anti-pattern: `TrustPolicy::all()` (Express's `trust proxy = true`). The same forgery
 /// as test 1, straight to the app, now works: the attacker picks their address and "HTTPS".
 #[tokio::test]
@@ -187,3 +190,4 @@ async fn trusting_everyone_lets_anyone_forge_https_and_their_address() -> Result
     );
     Ok(())
 }
+// ANCHOR_END: trust_everyone

@@ -10,6 +10,7 @@ fn stage() -> Stage {
     labkit::stage!(stage3_trust_proxy)
 }
 
+// ANCHOR: keeps_session
 /// Stage 2's symptom 1, gone: the Secure cookie is sent, and the session holds.
 #[tokio::test]
 async fn login_behind_trusted_proxy_keeps_the_session() -> Result<()> {
@@ -43,6 +44,7 @@ async fn login_behind_trusted_proxy_keeps_the_session() -> Result<()> {
     );
     Ok(())
 }
+// ANCHOR_END: keeps_session
 
 /// Stage 2's symptom 2, gone: the HTTPS-only page answers at once.
 #[tokio::test]
@@ -166,6 +168,7 @@ async fn trusting_only_the_inner_proxy_the_app_sees_the_outer_proxy() -> Result<
     Ok(())
 }
 
+// ANCHOR: hop_count
 /// Express's hop count, set to 1 behind two proxies: the app mistakes the outer proxy for the
 /// client. A hop count is only right while the chain never changes.
 #[tokio::test]
@@ -187,3 +190,4 @@ async fn a_hop_count_too_small_mistakes_the_outer_proxy_for_the_client() -> Resu
     );
     Ok(())
 }
+// ANCHOR_END: hop_count

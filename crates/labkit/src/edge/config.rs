@@ -7,8 +7,10 @@ use std::fmt::Write as _;
 /// stage's site from `lab/site.conf` (relative paths resolve against this file's directory).
 ///
 /// `user` is `user nobody nogroup;` where the master runs as root and empty otherwise;
-/// `scratch` holds the pid file and temporary files; `upstreams` are the app's `host:port`s.
-pub fn render_main(user: &str, scratch: &str, upstreams: &[String]) -> String {
+/// `scratch` holds the pid file and temporary files; `upstreams` are the app's `host:port`s;
+/// `https_port` is the public HTTPS port (where the client reaches nginx's `listen 443`),
+/// which sites read as `$lab_https_port` to redirect plain HTTP there.
+pub fn render_main(user: &str, scratch: &str, upstreams: &[String], https_port: u16) -> String {
     let mut servers = String::new();
     for upstream in upstreams {
         let _ = writeln!(servers, "        server {upstream};");
@@ -33,6 +35,12 @@ http {{
     fastcgi_temp_path {scratch}/fastcgi;
     uwsgi_temp_path {scratch}/uwsgi;
     scgi_temp_path {scratch}/scgi;
+
+    # The public HTTPS port: nginx's `listen 443` is published on this port of 127.0.0.1, so a
+    # redirect to https:// names it (`return 308 https://$host:$lab_https_port$request_uri;`).
+    map "" $lab_https_port {{
+        default {https_port};
+    }}
 
     # The app under test. Stages say `proxy_pass http://lab_app;`.
     upstream lab_app {{
@@ -98,8 +106,17 @@ mod tests {
 
     #[test]
     fn the_frame_names_every_app_instance() {
-        let conf = render_main("", "/tmp/x", &["a:1".into(), "b:2".into()]);
+        let conf = render_main("", "/tmp/x", &["a:1".into(), "b:2".into()], 4443);
         assert!(conf.contains("server a:1;\n        server b:2;"), "{conf}");
         assert!(conf.contains("include lab/site.conf;"), "{conf}");
+    }
+
+    #[test]
+    fn the_frame_tells_sites_the_public_https_port() {
+        let conf = render_main("", "/tmp/x", &["a:1".into()], 4443);
+        assert!(
+            conf.contains("map \"\" $lab_https_port {\n        default 4443;\n    }"),
+            "{conf}"
+        );
     }
 }

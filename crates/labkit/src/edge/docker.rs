@@ -36,9 +36,14 @@ pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
             ..
         } => vec![format!("{address}:{container_port}")],
     };
-    let main = render_main("user nobody nogroup;", "/tmp", &upstreams);
+    // Picked before the container starts, not left to Docker: the site's redirects name it
+    // (`$lab_https_port`), and the config is written before Docker could say which it chose.
+    let https_port = match spec.https_port {
+        Some(port) => port,
+        None => super::native::free_port()?,
+    };
+    let main = render_main("user nobody nogroup;", "/tmp", &upstreams, https_port);
     let logs = Logs::default();
-    let https_port = spec.https_port;
     let sink = logs.clone();
     let mut request = GenericImage::new(&image.name, &image.tag)
         .with_exposed_port(443.tcp())
@@ -67,7 +72,7 @@ pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
             };
             config.publish_all_ports = Some(false);
             config.port_bindings = Some(HashMap::from([
-                ("443/tcp".to_owned(), loopback(https_port)),
+                ("443/tcp".to_owned(), loopback(Some(https_port))),
                 ("80/tcp".to_owned(), loopback(None)),
             ]));
         });

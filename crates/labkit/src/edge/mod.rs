@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 pub use config::{native_site, render_main};
-pub use native::nginx_binary as native_nginx_binary;
+pub use native::{check_config, nginx_binary as native_nginx_binary};
 
 use crate::certs::LabCerts;
 use crate::error::{LabError, Result};

@@ -56,38 +56,14 @@ pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
     if !binary.exists() {
         return Err(LabError::NoNginxBinary(binary));
     }
-    let prefix = tempfile::Builder::new()
-        .prefix("lab-nginx-")
-        .tempdir()
-        .map_err(LabError::io("creating a prefix for nginx"))?;
-    let root = prefix.path();
     let https_port = match spec.https_port {
         Some(port) => port,
         None => free_port()?,
     };
     let http_port = free_port()?;
-    let upstreams: Vec<String> = match &spec.upstream {
-        Upstream::App(ports) => ports
-            .iter()
-            .map(|port| format!("127.0.0.1:{port}"))
-            .collect(),
-        Upstream::Edge { host_port, .. } => vec![format!("127.0.0.1:{host_port}")],
-    };
-    // As root, nginx drops its workers to `nobody`; as anyone else the directive is an error.
-    let user = if is_root() {
-        "user nobody nogroup;"
-    } else {
-        ""
-    };
-    let scratch = root.display().to_string();
-    let main = render_main(user, &scratch, &upstreams);
     let site = native_site(spec.site, https_port, http_port);
-    let files = std::iter::once(("nginx.conf", main)).chain(spec.lab_files(site));
-    std::fs::create_dir_all(root.join("lab")).map_err(LabError::io("creating the nginx prefix"))?;
-    for (name, contents) in files {
-        std::fs::write(root.join(name), contents)
-            .map_err(LabError::io(format!("writing {name} for nginx")))?;
-    }
+    let prefix = write_prefix(&spec, site, https_port)?;
+    let root = prefix.path();
     let mut child = Command::new(&binary)
         .arg("-p")
         .arg(root)
@@ -134,6 +110,81 @@ pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
     })
 }
 
+/// A temporary prefix holding `nginx.conf` (the frame, for the host's nginx) and the lab's
+/// files, with `site` as `lab/site.conf`.
+fn write_prefix(spec: &EdgeSpec<'_>, site: String, https_port: u16) -> Result<tempfile::TempDir> {
+    let prefix = tempfile::Builder::new()
+        .prefix("lab-nginx-")
+        .tempdir()
+        .map_err(LabError::io("creating a prefix for nginx"))?;
+    let root = prefix.path();
+    let upstreams: Vec<String> = match &spec.upstream {
+        Upstream::App(ports) => ports
+            .iter()
+            .map(|port| format!("127.0.0.1:{port}"))
+            .collect(),
+        Upstream::Edge { host_port, .. } => vec![format!("127.0.0.1:{host_port}")],
+    };
+    // As root, nginx drops its workers to `nobody`; as anyone else the directive is an error.
+    let user = if is_root() {
+        "user nobody nogroup;"
+    } else {
+        ""
+    };
+    let scratch = root.display().to_string();
+    let main = render_main(user, &scratch, &upstreams, https_port);
+    let files = std::iter::once(("nginx.conf", main)).chain(spec.lab_files(site));
+    std::fs::create_dir_all(root.join("lab")).map_err(LabError::io("creating the nginx prefix"))?;
+    for (name, contents) in files {
+        std::fs::write(root.join(name), contents)
+            .map_err(LabError::io(format!("writing {name} for nginx")))?;
+    }
+    Ok(prefix)
+}
+
+/// Runs the host's nginx with `-t` on `site` in the lab's frame (with the lab's certificates,
+/// an app upstream on 127.0.0.1 and a public HTTPS port of 443) and returns what nginx said
+/// when it accepted the config, or [`LabError::NginxFailed`] with its complaint.
+///
+/// The site is checked as written: its `listen 443`/`listen 80` are not rewritten (`-t`
+/// binds nothing).
+pub fn check_config(site: &str) -> Result<String> {
+    let binary = nginx_binary();
+    if !binary.exists() {
+        return Err(LabError::NoNginxBinary(binary));
+    }
+    let spec = EdgeSpec {
+        site,
+        certs: crate::certs::LabCerts::shared()?,
+        upstream: Upstream::App(vec![9]),
+        https_port: Some(443),
+    };
+    let prefix = write_prefix(&spec, site.to_owned(), 443)?;
+    let root = prefix.path();
+    let output = Command::new(&binary)
+        .arg("-t")
+        .arg("-p")
+        .arg(root)
+        .args(["-e", "stderr", "-c"])
+        .arg(root.join("nginx.conf"))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(LabError::io(format!("running {} -t", binary.display())))?;
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if output.status.success() {
+        Ok(said)
+    } else {
+        Err(LabError::NginxFailed {
+            reason: format!("`{} -t` exited with {}", binary.display(), output.status),
+            logs: said,
+        })
+    }
+}
+
 async fn wait_ready(mut process: Process, logs: &Logs) -> Result<Process> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -158,9 +209,10 @@ async fn wait_ready(mut process: Process, logs: &Logs) -> Result<Process> {
     }
 }
 
-/// A loopback port that was free a moment ago. nginx binds it itself, so another program could
-/// take it in between; that race is rare enough for a lab and fails loudly when it happens.
-fn free_port() -> Result<u16> {
+/// A loopback port that was free a moment ago. nginx (or Docker, publishing a container's port)
+/// binds it itself, so another program could take it in between; that race is rare enough for a
+/// lab and fails loudly when it happens.
+pub(super) fn free_port() -> Result<u16> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .map(|addr| addr.port())
