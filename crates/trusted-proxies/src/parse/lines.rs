@@ -70,22 +70,47 @@ pub(crate) struct Found<'a> {
     pub(crate) own_host: Lines<'a>,
 }
 
-impl<'a> Found<'a> {
-    #[inline]
-    fn slot(&mut self, name: &HeaderName, family: HeaderFamily) -> Option<&mut Lines<'a>> {
-        if name == HOST {
-            return Some(&mut self.own_host);
-        }
-        match family {
-            HeaderFamily::Forwarded => (name == FORWARDED).then_some(&mut self.chain),
-            HeaderFamily::XForwarded => match name.as_str() {
-                "x-forwarded-for" => Some(&mut self.chain),
-                "x-forwarded-proto" => Some(&mut self.proto),
-                "x-forwarded-host" => Some(&mut self.host),
-                "x-forwarded-port" => Some(&mut self.port),
-                _ => None,
-            },
-        }
+/// Which of [`Found`]'s fields a header fills.
+#[derive(Clone, Copy)]
+enum Slot {
+    Chain,
+    Proto,
+    Host,
+    Port,
+    OwnHost,
+}
+
+/// The slot of header `name`, if this family reads it.
+#[inline(always)]
+fn slot(name: &HeaderName, family: HeaderFamily) -> Option<Slot> {
+    if name == HOST {
+        return Some(Slot::OwnHost);
+    }
+    match family {
+        HeaderFamily::Forwarded => (name == FORWARDED).then_some(Slot::Chain),
+        HeaderFamily::XForwarded => match name.as_str() {
+            "x-forwarded-for" => Some(Slot::Chain),
+            "x-forwarded-proto" => Some(Slot::Proto),
+            "x-forwarded-host" => Some(Slot::Host),
+            "x-forwarded-port" => Some(Slot::Port),
+            _ => None,
+        },
+    }
+}
+
+/// Records one more line of a header.
+#[inline(always)]
+fn add<'a>(
+    lines: &mut Lines<'a>,
+    headers: &'a HeaderMap,
+    name: &HeaderName,
+    value: &'a HeaderValue,
+) {
+    match lines {
+        Lines::Absent => *lines = Lines::One(value),
+        // A second line: hash the name once to get all of them in order.
+        Lines::One(_) => *lines = Lines::Many(headers.get_all(name)),
+        Lines::Many(_) => {}
     }
 }
 
@@ -101,13 +126,16 @@ pub(crate) fn find(headers: &HeaderMap, family: HeaderFamily) -> Found<'_> {
     };
     if headers.len() <= SCAN_MAX {
         for (name, value) in headers {
-            if let Some(slot) = found.slot(name, family) {
-                match slot {
-                    Lines::Absent => *slot = Lines::One(value),
-                    // A second line: hash the name once to get all of them in order.
-                    Lines::One(_) => *slot = Lines::Many(headers.get_all(name)),
-                    Lines::Many(_) => {}
-                }
+            // Each arm names its field: a `&mut` chosen at run time among the fields kept
+            // `found` in memory, and copying it out afterwards stalled on store forwarding.
+            let f = &mut found;
+            match slot(name, family) {
+                Some(Slot::Chain) => add(&mut f.chain, headers, name, value),
+                Some(Slot::Proto) => add(&mut f.proto, headers, name, value),
+                Some(Slot::Host) => add(&mut f.host, headers, name, value),
+                Some(Slot::Port) => add(&mut f.port, headers, name, value),
+                Some(Slot::OwnHost) => add(&mut f.own_host, headers, name, value),
+                None => {}
             }
         }
     } else {
