@@ -24,12 +24,29 @@ pub struct Step {
 
 /// Walks through the story on `lab`, calling `on_step` as each expectation is checked (so
 /// that what the app logs meanwhile shows up in order), and returns them all.
+///
+/// A step whose request fails (an app that answers 500, say: a workshop lab half done) ends
+/// the story there, as one more unmet expectation saying what went wrong.
 pub async fn walk(lab: &Lab, on_step: &mut dyn FnMut(&Step)) -> Result<Vec<Step>> {
     let mut story = Story {
         lab,
         steps: Vec::new(),
         on_step,
     };
+    if let Err(error) = tell(&mut story).await {
+        let mark = story.mark();
+        story.check(
+            "the app answers every step of the story",
+            false,
+            error.to_string(),
+            mark,
+        );
+    }
+    Ok(story.steps)
+}
+
+async fn tell(story: &mut Story<'_>) -> Result<()> {
+    let lab = story.lab;
     let client = lab.client();
     let proxies: Vec<_> = lab
         .edges()
@@ -184,7 +201,7 @@ pub async fn walk(lab: &Lab, on_step: &mut dyn FnMut(&Step)) -> Result<Vec<Step>
         ),
         mark,
     );
-    Ok(story.steps)
+    Ok(())
 }
 
 /// An address from the documentation range (RFC 5737): what a forger claims to be.

@@ -1,11 +1,14 @@
 //! Stage 1's claims: over plain HTTP, sessions work, and the session id is there for anyone on
 //! the wire to read.
 
+#[allow(unused_imports, reason = "not every claims file names the stage")]
+use crate::stage_under_test;
+
 use labkit::reqwest::Method;
 use labkit::{Lab, Observer, Result};
 
 async fn start() -> Result<Lab> {
-    Lab::start(&labkit::stage!(stage1_plain_http)).await
+    Lab::start(&labkit::stage!(stage_under_test)).await
 }
 
 #[tokio::test]
@@ -17,6 +20,16 @@ async fn sessions_work_over_plain_http() -> Result<()> {
     assert!(
         login.status.is_success(),
         "logging in should answer 2xx{}",
+        lab.report()
+    );
+    let secure = login
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.secure() == Some(true));
+    assert!(
+        secure.is_none(),
+        "the session cookie is Secure ({}), so over plain http:// the browser never sends it back and every request starts a new session{}",
+        secure.map(|c| c.to_string()).unwrap_or_default(),
         lab.report()
     );
     let me = browser.me().await?;

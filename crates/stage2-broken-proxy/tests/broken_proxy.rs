@@ -1,11 +1,14 @@
 //! Stage 2's claims, through a real nginx terminating TLS: an app that trusts no proxy breaks
 //! in four visible ways. Each test is one symptom; stage 3's tests show each one gone.
 
+#[allow(unused_imports, reason = "not every claims file names the stage")]
+use crate::stage_under_test;
+
 use labkit::walkthrough::follow_redirects;
 use labkit::{Backend, Lab, LabOptions, Result};
 
 async fn start() -> Result<Lab> {
-    Lab::start(&labkit::stage!(stage2_broken_proxy)).await
+    Lab::start(&labkit::stage!(stage_under_test)).await
 }
 
 // ANCHOR: lost_session
@@ -117,7 +120,7 @@ async fn native_backend_shows_the_same_lost_session() -> Result<()> {
         backend: Backend::Native,
         ..LabOptions::from_env()?
     };
-    let lab = Lab::start_with(&labkit::stage!(stage2_broken_proxy), options).await?;
+    let lab = Lab::start_with(&labkit::stage!(stage_under_test), options).await?;
     assert_eq!(lab.edge().map(|edge| edge.backend()), Some(Backend::Native));
     let login = lab.client().log_in("alice").await?;
     assert!(

@@ -2,13 +2,16 @@
 //! request was HTTPS, came from another address or was for another host. The last test shows
 //! why "trust everyone" (Express's `trust proxy = true`) is not a fix.
 
+#[allow(unused_imports, reason = "not every claims file names the stage")]
+use crate::stage_under_test;
+
 use labkit::reqwest::Method;
 use labkit::walkthrough::{FORGED_IP, me_with};
 use labkit::{Lab, LabClient, Result, Stage};
 use trusted_proxies::TrustPolicy;
 
 fn stage() -> Stage {
-    labkit::stage!(stage3_trust_proxy)
+    labkit::stage!(stage_under_test)
 }
 
 /// Logs in with forged forwarded headers and returns the `Set-Cookie` values.
@@ -38,7 +41,7 @@ async fn forged_forwarded_proto_from_outside_is_ignored() -> Result<()> {
     assert_eq!(
         me.scheme,
         "http",
-        "a forged X-Forwarded-Proto from outside must not make it https{}",
+        "a forged X-Forwarded-Proto from outside must not make it https (is the policy trusting everyone, like `TrustPolicy::all()` or Express's `trust proxy = true`? Then anyone who reaches the app can forge it){}",
         lab.report()
     );
     assert_eq!(
@@ -161,7 +164,7 @@ async fn forged_forwarded_host_is_not_used_for_absolute_urls() -> Result<()> {
 #[tokio::test]
 async fn trusting_everyone_lets_anyone_forge_https_and_their_address() -> Result<()> {
     fn trust_all(env: &labkit::AppEnv) -> axum::Router {
-        stage3_trust_proxy::app_trusting(TrustPolicy::all(), env)
+        stage_under_test::app_trusting(TrustPolicy::all(), env)
     }
     let lab = Lab::start(&Stage {
         app: trust_all,

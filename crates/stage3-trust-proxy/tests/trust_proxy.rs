@@ -2,12 +2,15 @@
 //! app trusts exactly its proxy; and behind two proxies, how much the app trusts decides whom
 //! it sees.
 
+#[allow(unused_imports, reason = "not every claims file names the stage")]
+use crate::stage_under_test;
+
 use labkit::walkthrough::follow_redirects;
 use labkit::{Lab, LabOptions, Result, Stage};
 use trusted_proxies::TrustPolicy;
 
 fn stage() -> Stage {
-    labkit::stage!(stage3_trust_proxy)
+    labkit::stage!(stage_under_test)
 }
 
 // ANCHOR: keeps_session
@@ -131,7 +134,7 @@ async fn behind_two_proxies(app: fn(&labkit::AppEnv) -> axum::Router) -> Result<
 /// Client, outer nginx, inner nginx, app: trusting both proxies, the app sees the client.
 #[tokio::test]
 async fn behind_two_trusted_proxies_the_app_sees_the_real_client() -> Result<()> {
-    let lab = behind_two_proxies(stage3_trust_proxy::app).await?;
+    let lab = behind_two_proxies(stage_under_test::app).await?;
     let me = lab.client().me().await?;
     let you = lab.client_address();
     assert_eq!(
@@ -154,7 +157,7 @@ async fn behind_two_trusted_proxies_the_app_sees_the_real_client() -> Result<()>
 async fn trusting_only_the_inner_proxy_the_app_sees_the_outer_proxy() -> Result<()> {
     fn inner_only(env: &labkit::AppEnv) -> axum::Router {
         let inner = env.proxy_addresses[0];
-        stage3_trust_proxy::app_trusting(TrustPolicy::from_addrs([inner]), env)
+        stage_under_test::app_trusting(TrustPolicy::from_addrs([inner]), env)
     }
     let lab = behind_two_proxies(inner_only).await?;
     let me = lab.client().me().await?;
@@ -174,7 +177,7 @@ async fn trusting_only_the_inner_proxy_the_app_sees_the_outer_proxy() -> Result<
 #[tokio::test]
 async fn a_hop_count_too_small_mistakes_the_outer_proxy_for_the_client() -> Result<()> {
     fn one_hop(env: &labkit::AppEnv) -> axum::Router {
-        stage3_trust_proxy::app_trusting(TrustPolicy::hops(1), env)
+        stage_under_test::app_trusting(TrustPolicy::hops(1), env)
     }
     let lab = behind_two_proxies(one_hop).await?;
     let me = lab.client().me().await?;

@@ -8,7 +8,7 @@
 //! Run it: `cargo xtask lab 4` (SQLite), or with Redis:
 //! `LAB_SESSION_STORE=redis://127.0.0.1:6379 cargo xtask lab 4`.
 
-mod hardening;
+pub mod hardening;
 mod sqlite;
 mod store;
 

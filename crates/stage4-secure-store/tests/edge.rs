@@ -5,6 +5,9 @@
 //! The TLS claims use Debian's `openssl s_client` as the client: it can still offer what a
 //! modern client refuses to (TLS 1.0, RSA key exchange), so a refusal seen here is nginx's.
 
+#[allow(unused_imports, reason = "not every claims file names the stage")]
+use crate::stage_under_test;
+
 use std::io::Read;
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -15,7 +18,7 @@ use labkit::reqwest::header::{SERVER, STRICT_TRANSPORT_SECURITY};
 use labkit::{Exchange, Lab, LabCerts, LabOptions, Result, Stage};
 
 fn stage() -> Stage {
-    labkit::stage!(stage4_secure_store)
+    labkit::stage!(stage_under_test)
 }
 
 /// The HSTS value the edge sends (Mozilla's: two years, no preload).
@@ -541,7 +544,7 @@ async fn server_tokens_are_off() -> Result<()> {
 /// the config with `nginx -t`, in the lab's frame.
 #[tokio::test]
 async fn the_config_passes_nginx_t_on_debian_nginx() {
-    let site = stage4_secure_store::NGINX_SITE.expect("stage 4 has a site config");
+    let site = stage_under_test::NGINX_SITE.expect("stage 4 has a site config");
     let binary = labkit::edge::native_nginx_binary();
     let version = Command::new(&binary)
         .arg("-v")
@@ -572,7 +575,7 @@ async fn the_config_passes_nginx_t_on_debian_nginx() {
 /// OpenSSL 3.0 (both images) has no `X25519MLKEM768` (FIELD-NOTES "nginx").
 #[test]
 fn the_config_uses_nothing_only_one_of_the_pinned_nginx_versions_knows() {
-    let site = stage4_secure_store::NGINX_SITE.expect("stage 4 has a site config");
+    let site = stage_under_test::NGINX_SITE.expect("stage 4 has a site config");
     let directives: Vec<&str> = site
         .lines()
         .map(|l| l.split('#').next().unwrap_or("").trim())

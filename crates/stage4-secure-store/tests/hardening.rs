@@ -1,16 +1,17 @@
 //! Stage 4's claims about the session itself, through the real nginx, on the SQLite store.
 
+#[allow(unused_imports, reason = "not every claims file names the stage")]
+use crate::stage_under_test;
+
 use std::time::Duration;
 
-use common::{
+use crate::common::{
     COOKIE, SHORT_IDLE, SHORT_LIFETIME, me_with_cookie, session_id, sqlite_url, start_on,
     start_with_short_timeouts,
 };
+use crate::stage_under_test::{SqliteStore, Store};
 use labkit::Result;
-use stage4_secure_store::{SqliteStore, Store};
 use tower_sessions::session::Id;
-
-mod common;
 
 #[tokio::test]
 async fn the_session_cookie_is_host_prefixed_secure_httponly_and_lax() -> Result<()> {
@@ -84,7 +85,7 @@ async fn login_cycles_the_session_id_so_a_planted_id_stays_anonymous() -> Result
     let after = session_id(&login);
     assert!(
         after.is_some() && after.as_deref() != Some(planted.as_str()),
-        "login should issue a new session id, not keep {planted} (got {after:?}){}",
+        "login should issue a new session id, not keep {planted} (got {after:?}): otherwise an attacker who planted the id shares the logged-in session (session fixation){}",
         lab.report()
     );
     let replayed = me_with_cookie(&lab, &format!("{COOKIE}={planted}")).await?;

@@ -1,13 +1,14 @@
 //! Stage 4's claims when things go wrong, through the real nginx: the store goes down, the
 //! app restarts.
 
+#[allow(unused_imports, reason = "not every claims file names the stage")]
+use crate::stage_under_test;
+
 use std::time::{Duration, Instant};
 
-use common::{session_id, sqlite_url, start_on};
+use crate::common::{session_id, sqlite_url, start_on};
+use crate::stage_under_test::STORE_TIMEOUT;
 use labkit::{Lab, Redis, Result};
-use stage4_secure_store::STORE_TIMEOUT;
-
-mod common;
 
 /// How long a request may take while the store is down: the store timeout plus slack for
 /// nginx and a loaded CI machine. Not a performance target: a bound that says "no hang".

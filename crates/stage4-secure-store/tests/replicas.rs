@@ -1,11 +1,12 @@
 //! Stage 4's claims at scale, through the real nginx balancing between app replicas.
 
+#[allow(unused_imports, reason = "not every claims file names the stage")]
+use crate::stage_under_test;
+
 use std::time::Instant;
 
-use common::{COOKIE, me_with_cookie, session_id, sqlite_url, start_on};
+use crate::common::{COOKIE, me_with_cookie, session_id, sqlite_url, start_on};
 use labkit::{Lab, Redis, Result};
-
-mod common;
 
 const REQUESTS: usize = 20;
 

@@ -1,15 +1,16 @@
 //! Stage 4's claims about the stores themselves: a logout that happens while another request
 //! holds the session is not undone when that request saves.
 
+#[allow(unused_imports, reason = "not every claims file names the stage")]
+use crate::stage_under_test;
+
 use std::collections::HashMap;
 
+use crate::stage_under_test::{SqliteStore, Store};
 use labkit::Redis;
-use stage4_secure_store::{SqliteStore, Store};
 use time::{Duration, OffsetDateTime};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::SessionStore;
-
-mod common;
 
 /// Forces the interleaving: request A loads the session, request B logs out (deletes it),
 /// then A saves what it loaded. Returns whether the session exists afterwards.
@@ -45,7 +46,7 @@ async fn the_memory_store_resurrects_a_logged_out_session() {
 
 #[tokio::test]
 async fn the_sqlite_store_does_not_resurrect_a_logged_out_session() {
-    let (_dir, url) = common::sqlite_url();
+    let (_dir, url) = crate::common::sqlite_url();
     let Store::Sqlite(store) = Store::open(&url).expect("a sqlite URL") else {
         unreachable!()
     };
@@ -78,7 +79,7 @@ async fn a_bad_store_url_is_refused_with_the_accepted_forms() {
 
 #[tokio::test]
 async fn the_sqlite_store_knows_what_it_holds() {
-    let (_dir, url) = common::sqlite_url();
+    let (_dir, url) = crate::common::sqlite_url();
     let store = match Store::open(&url).expect("a sqlite URL") {
         Store::Sqlite(store) => store,
         _ => unreachable!(),

@@ -1,17 +1,17 @@
 //! What stage 4's test files share: starting the stage on a given store, with given timeouts.
 
-#![allow(dead_code, reason = "each test file uses a part")]
+#![allow(dead_code, reason = "each claims module uses a part")]
 
 use std::time::Duration;
 
+use crate::stage_under_test::{self, Settings};
 use labkit::{AppEnv, Lab, LabOptions, Result, Stage};
-use stage4_secure_store::Settings;
 
 /// The session cookie's name in stage 4.
 pub const COOKIE: &str = "__Host-id";
 
 pub fn stage() -> Stage {
-    labkit::stage!(stage4_secure_store)
+    labkit::stage!(stage_under_test)
 }
 
 /// A fresh SQLite file URL in a temporary directory (kept alive by the returned guard).
@@ -44,7 +44,7 @@ pub async fn start_with_short_timeouts(store: &str) -> Result<Lab> {
             absolute_lifetime: SHORT_LIFETIME,
             ..Settings::for_env(env)
         };
-        stage4_secure_store::app_with(&settings, env).expect("a valid store URL")
+        stage_under_test::app_with(&settings, env).expect("a valid store URL")
     }
     let options = LabOptions {
         session_store: Some(store.to_owned()),

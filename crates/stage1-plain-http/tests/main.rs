@@ -1,0 +1,7 @@
+//! The stage's claims, one module per theme. The modules name the stage under test only as
+//! `crate::stage_under_test`, so that a workshop lab compiles the very same claims against the
+//! participant's crate (see `labs/`).
+
+use stage1_plain_http as stage_under_test;
+
+mod plain_http;
