@@ -13,7 +13,11 @@ use crate::stages;
 #[derive(clap::Args)]
 pub struct Args {
     /// The stage: 1 (plain HTTP), 2 (broken proxy), 3 (trust-proxy fix), 4 (secure store).
+    /// Runs your workshop code for it (`labs/`), unless `--reference`.
     stage: u8,
+    /// Run the lab's reference stage (`crates/stageN-*`) instead of your exercise code.
+    #[arg(long)]
+    reference: bool,
     /// Exit after the walk-through instead of serving until Ctrl-C.
     #[arg(long)]
     once: bool,
@@ -38,7 +42,15 @@ enum BackendArg {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let stage = stages::reference(args.stage)?;
+    let stage = if args.reference {
+        stages::reference(args.stage)?
+    } else {
+        println!(
+            "Running your code for lab {0} (labs/); `--reference` runs stage {0} as built.\n",
+            args.stage
+        );
+        stages::exercise(args.stage)?
+    };
     let backend = match args.backend {
         BackendArg::Auto => Backend::detect().await?,
         BackendArg::Docker => Backend::Docker,
@@ -147,6 +159,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         ca = ca.display(),
         host = labkit::LAB_HOST,
     );
+    if !args.reference {
+        println!(
+            "\nThis is your code for lab {0}: `cargo xtask grade {0}` grades it, `cargo xtask hint {0}` helps.",
+            stage.number
+        );
+    }
     if let Some(store) = &lab.env().session_store {
         println!("  Sessions are kept in {store}");
     }
@@ -168,10 +186,5 @@ const UNMET: Style = AnsiColor::Red.on_default().bold();
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"))
-}
-
-fn workspace_root() -> PathBuf {
-    let xtask = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    xtask.parent().unwrap_or(xtask).to_owned()
+        .unwrap_or_else(|| crate::workspace_root().join("target"))
 }

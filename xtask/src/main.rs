@@ -2,10 +2,15 @@
 //!
 //! This file only dispatches; each command is a module with a `run`.
 
+mod book;
 mod doctor;
+mod grade;
+mod hint;
 mod images;
 mod lab;
+mod labs;
 mod stages;
+mod verify_labs;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +29,14 @@ enum Command {
     Images,
     /// Check Docker, images, the host's nginx and ports, and say how to fix each.
     Doctor(doctor::Args),
+    /// Build the book into book/build; with --check, also check it and fail on any problem.
+    Book(book::Args),
+    /// Grade workshop lab N: run the stage's claims against your code.
+    Grade(grade::Args),
+    /// Show the next hint for workshop lab N.
+    Hint(hint::Args),
+    /// Check every lab: starters fail as expected, solutions pass, common mistakes are named.
+    VerifyLabs(verify_labs::Args),
 }
 
 #[tokio::main]
@@ -34,6 +47,10 @@ async fn main() -> std::process::ExitCode {
         Command::Lab(args) => lab::run(args).await,
         Command::Images => images::run().await,
         Command::Doctor(args) => doctor::run(args).await,
+        Command::Book(args) => book::run(args),
+        Command::Grade(args) => grade::run(args),
+        Command::Hint(args) => hint::run(args),
+        Command::VerifyLabs(args) => verify_labs::run(args),
     };
     match result {
         Ok(code) => code,
@@ -61,4 +78,10 @@ fn init_tracing() {
 fn colour() -> bool {
     use std::io::IsTerminal;
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// The workspace root: the xtask crate's parent directory.
+fn workspace_root() -> std::path::PathBuf {
+    let xtask = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    xtask.parent().unwrap_or(xtask).to_owned()
 }

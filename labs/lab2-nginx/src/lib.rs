@@ -1,0 +1,34 @@
+//! Lab 2: put nginx in front of the app, terminating TLS.
+//!
+//! Your file is `labs/lab2-nginx/nginx.conf`: it starts as the old recipe's config. Make it a
+//! TLS proxy that current nginx and OpenSSL accept, forwarding the headers the app will need
+//! (and that nobody outside can forge). The app below is stage 2's and trusts no proxy yet,
+//! so the session will still be lost: that is the point of stage 2.
+//!
+//! Try it: `cargo xtask lab 2`. Grade it: `cargo xtask grade 2`. Stuck? `cargo xtask hint 2`.
+
+use axum::Router;
+use lab_app::AppEnv;
+use tower_sessions::{MemoryStore, SessionManagerLayer};
+use trusted_proxies::{ProxyConfig, SecureCookieGuardLayer, TrustPolicy, TrustedProxiesLayer};
+
+/// This lab's stage.
+pub const NUMBER: u8 = 2;
+/// A few words for the lab.
+pub const TITLE: &str = "lab 2: nginx as a TLS proxy (your nginx.conf)";
+/// What the lab teaches.
+pub const LESSON: &str = "Terminate TLS in nginx and forward what the app needs to know.";
+/// Your nginx config.
+pub const NGINX_SITE: Option<&str> = Some(include_str!("../nginx.conf"));
+
+// --- Don't change the app: this lab is about nginx.conf. ---
+/// Stage 2's app: Secure cookies, no trusted proxy.
+pub fn app(_env: &AppEnv) -> Router {
+    let sessions = SessionManagerLayer::new(MemoryStore::default()).with_secure(true);
+    lab_app::router()
+        .layer(sessions)
+        .layer(SecureCookieGuardLayer::new())
+        .layer(TrustedProxiesLayer::new(ProxyConfig::new(
+            TrustPolicy::none(),
+        )))
+}
