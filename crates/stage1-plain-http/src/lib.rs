@@ -1,7 +1,7 @@
 //! Stage 1: plain HTTP. The app is served directly, sessions work, and the session cookie
 //! crosses the network in cleartext for anyone on the path to read and replay.
 //!
-//! Run it: `cargo xtask lab 1`. Its claims: `tests/plain_http.rs`.
+//! Run it: `cargo xtask lab 1 --reference` (without `--reference`: your workshop code). Its claims: `tests/plain_http.rs`.
 
 use axum::Router;
 use lab_app::AppEnv;

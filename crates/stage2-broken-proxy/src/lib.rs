@@ -3,7 +3,7 @@
 //! nginx's address. Like express-session, it then refuses to send its Secure cookie, and the
 //! session is lost.
 //!
-//! Run it: `cargo xtask lab 2`. Its claims: `tests/broken_proxy.rs`.
+//! Run it: `cargo xtask lab 2 --reference` (without `--reference`: your workshop code). Its claims: `tests/broken_proxy.rs`.
 
 use axum::Router;
 use lab_app::AppEnv;

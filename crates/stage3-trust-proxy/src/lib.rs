@@ -3,7 +3,7 @@
 //! nowhere else. nginx (`nginx/stage3.conf`) overwrites those headers at the edge, so nobody
 //! can forge them, through nginx or around it.
 //!
-//! Run it: `cargo xtask lab 3`. Its claims: `tests/trust_proxy.rs` and `tests/spoofing.rs`.
+//! Run it: `cargo xtask lab 3 --reference` (without `--reference`: your workshop code). Its claims: `tests/trust_proxy.rs` and `tests/spoofing.rs`.
 
 use axum::Router;
 use lab_app::AppEnv;

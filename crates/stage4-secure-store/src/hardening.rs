@@ -9,6 +9,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use lab_app::{AppError, Visitor};
 
+// ANCHOR: absolute_lifetime
 /// Ends a session `max` after login, however active it stays: an idle timeout alone lets a
 /// stolen session live forever as long as the thief keeps using it.
 pub async fn absolute_lifetime(
@@ -28,7 +29,9 @@ pub async fn absolute_lifetime(
     }
     Ok(next.run(request).await)
 }
+// ANCHOR_END: absolute_lifetime
 
+// ANCHOR: secure_host_cookies
 /// Adds `Secure` to any `__Host-` cookie that lacks it. tower-sessions 0.14 builds the cookie
 /// that deletes the session on logout without `Secure`, and browsers ignore a `__Host-` cookie
 /// without it, so the browser would keep the dead id (FIELD-NOTES; fixed upstream, unreleased).
@@ -47,6 +50,7 @@ pub async fn secure_host_cookies(mut response: Response) -> Response {
     }
     response
 }
+// ANCHOR_END: secure_host_cookies
 
 fn has_secure(cookie: &str) -> bool {
     cookie

@@ -5,8 +5,8 @@
 //! every attribute it should have, the id changes at login, sessions end after idling and
 //! after an absolute lifetime, and a store outage answers 503 instead of "anonymous".
 //!
-//! Run it: `cargo xtask lab 4` (SQLite), or with Redis:
-//! `LAB_SESSION_STORE=redis://127.0.0.1:6379 cargo xtask lab 4`.
+//! Run it: `cargo xtask lab 4 --reference` (SQLite), or with a Redis container:
+//! `cargo xtask lab 4 --reference --store redis`.
 
 pub mod hardening;
 mod sqlite;

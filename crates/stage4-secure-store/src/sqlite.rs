@@ -89,6 +89,7 @@ impl SessionStore for SqliteStore {
         }
     }
 
+    // ANCHOR: save
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         // UPDATE, never upsert: a session deleted meanwhile (logout) stays deleted.
         sqlx::query("UPDATE sessions SET data = ?, expiry_date = ? WHERE id = ?")
@@ -100,6 +101,7 @@ impl SessionStore for SqliteStore {
             .map_err(backend)?;
         Ok(())
     }
+    // ANCHOR_END: save
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let data: Option<Vec<u8>> =

@@ -86,6 +86,7 @@ impl Store {
                 source,
             };
             let config = Config::from_url(url).map_err(redis)?;
+            // ANCHOR: redis_pool
             let pool = Builder::from_config(config)
                 .with_performance_config(|performance| {
                     performance.default_command_timeout = STORE_TIMEOUT;
@@ -100,6 +101,7 @@ impl Store {
                 .map_err(redis)?;
             // Spawns the connection tasks; commands wait for them, up to STORE_TIMEOUT.
             pool.connect_pool();
+            // ANCHOR_END: redis_pool
             return Ok(Store::Redis(RedisSessions {
                 published: RedisStore::new(pool.clone()),
                 pool,
@@ -149,6 +151,7 @@ impl RedisSessions {
         self.published.create(record).await
     }
 
+    // ANCHOR: redis_save
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let data =
             rmp_serde::to_vec(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
@@ -167,6 +170,7 @@ impl RedisSessions {
             .map_err(|e| session_store::Error::Backend(e.to_string()))?;
         Ok(())
     }
+    // ANCHOR_END: redis_save
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         self.published.load(id).await

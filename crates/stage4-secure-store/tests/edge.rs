@@ -182,6 +182,7 @@ fn front(lab: &Lab) -> &labkit::Edge {
     lab.front().expect("stage 4 has nginx in front")
 }
 
+// ANCHOR: old_tls
 /// TLS 1.0 and 1.1 (RFC 8996) are refused by nginx itself: the client offers them (OpenSSL 3
 /// only does at `@SECLEVEL=0`) and nginx answers `protocol_version`, the alert for "I do not
 /// speak this version". Had the version been enabled and something else failed, nginx would
@@ -213,6 +214,7 @@ async fn tls_1_0_and_1_1_are_refused() -> Result<()> {
     }
     Ok(())
 }
+// ANCHOR_END: old_tls
 
 /// A TLS 1.2 suite without forward secrecy (RSA key exchange: whoever gets the key later
 /// decrypts every recorded session) is refused. With the lab's ECDSA certificate no such suite

@@ -13,6 +13,7 @@ use crate::stage_under_test::{SqliteStore, Store};
 use labkit::Result;
 use tower_sessions::session::Id;
 
+// ANCHOR: host_cookie
 #[tokio::test]
 async fn the_session_cookie_is_host_prefixed_secure_httponly_and_lax() -> Result<()> {
     let (_dir, url) = sqlite_url();
@@ -43,6 +44,7 @@ async fn the_session_cookie_is_host_prefixed_secure_httponly_and_lax() -> Result
     );
     Ok(())
 }
+// ANCHOR_END: host_cookie
 
 #[tokio::test]
 async fn the_logout_cookie_keeps_secure_so_browsers_accept_it() -> Result<()> {
@@ -68,6 +70,7 @@ async fn the_logout_cookie_keeps_secure_so_browsers_accept_it() -> Result<()> {
     Ok(())
 }
 
+// ANCHOR: fixation
 /// Session fixation: an attacker who planted a session id before login must not share the
 /// logged-in session.
 #[tokio::test]
@@ -97,6 +100,7 @@ async fn login_cycles_the_session_id_so_a_planted_id_stays_anonymous() -> Result
     );
     Ok(())
 }
+// ANCHOR_END: fixation
 
 #[tokio::test]
 async fn an_unknown_or_forged_id_is_never_adopted() -> Result<()> {
@@ -174,7 +178,9 @@ async fn an_idle_session_expires_on_the_server() -> Result<()> {
     let login = lab.client().log_in("alice").await?;
     let cookie = format!("{COOKIE}={}", session_id(&login).expect("a session id"));
     let idle = SHORT_IDLE.as_secs_f64();
-    for second in 1..=2 {
+    // Used every second for longer than the idle timeout: only renewal on each request keeps
+    // it alive past the third second.
+    for second in 1..=4 {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let active = me_with_cookie(&lab, &cookie).await?;
         assert_eq!(

@@ -14,6 +14,7 @@ use labkit::{Lab, Redis, Result};
 /// nginx and a loaded CI machine. Not a performance target: a bound that says "no hang".
 const BOUNDED: Duration = Duration::from_secs(STORE_TIMEOUT.as_secs() + 5);
 
+// ANCHOR: outage
 #[tokio::test]
 async fn a_paused_redis_answers_503_promptly_and_the_session_survives() -> Result<()> {
     let redis = Redis::start().await?;
@@ -88,6 +89,7 @@ async fn a_paused_redis_answers_503_promptly_and_the_session_survives() -> Resul
     );
     Ok(())
 }
+// ANCHOR_END: outage
 
 async fn survives_a_restart(mut lab: Lab) -> Result<()> {
     lab.client().log_in("alice").await?;

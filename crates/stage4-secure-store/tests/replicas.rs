@@ -24,6 +24,7 @@ async fn lost_out_of_many(lab: &Lab) -> Result<usize> {
     Ok(lost)
 }
 
+// ANCHOR: memory_replicas
 #[tokio::test]
 async fn with_the_memory_store_replicas_lose_sessions() -> Result<()> {
     let lab = start_on("memory://", 2).await?;
@@ -36,6 +37,7 @@ async fn with_the_memory_store_replicas_lose_sessions() -> Result<()> {
     );
     Ok(())
 }
+// ANCHOR_END: memory_replicas
 
 async fn shared_store_loses_nothing_and_logout_holds_everywhere(lab: Lab) -> Result<()> {
     let lost = lost_out_of_many(&lab).await?;

@@ -12,6 +12,7 @@ use time::{Duration, OffsetDateTime};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::SessionStore;
 
+// ANCHOR: resurrection
 /// Forces the interleaving: request A loads the session, request B logs out (deletes it),
 /// then A saves what it loaded. Returns whether the session exists afterwards.
 async fn logout_then_stale_save(store: &impl SessionStore) -> bool {
@@ -55,6 +56,7 @@ async fn the_sqlite_store_does_not_resurrect_a_logged_out_session() {
         "a save after a concurrent logout must not bring the session back (see src/sqlite.rs: UPDATE, never upsert)"
     );
 }
+// ANCHOR_END: resurrection
 
 #[tokio::test]
 async fn the_redis_store_does_not_resurrect_a_logged_out_session() -> labkit::Result<()> {
