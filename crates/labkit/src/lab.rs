@@ -280,6 +280,10 @@ impl Lab {
             };
             report.push_str(&format!("--- what {which} logged ---\n{}", edge.logs()));
         }
+        report.push_str(&format!(
+            "--- stuck on the workshop's lab {0}? `cargo xtask hint {0}` ---\n",
+            self.stage.number
+        ));
         report
     }
 }
