@@ -7,11 +7,6 @@
 //!
 //! Try it: `cargo xtask lab 2`. Grade it: `cargo xtask grade 2`. Stuck? `cargo xtask hint 2`.
 
-use axum::Router;
-use lab_app::AppEnv;
-use tower_sessions::{MemoryStore, SessionManagerLayer};
-use trusted_proxies::{ProxyConfig, SecureCookieGuardLayer, TrustPolicy, TrustedProxiesLayer};
-
 /// This lab's stage.
 pub const NUMBER: u8 = 2;
 /// A few words for the lab.
@@ -22,13 +17,5 @@ pub const LESSON: &str = "Terminate TLS in nginx and forward what the app needs 
 pub const NGINX_SITE: Option<&str> = Some(include_str!("../nginx.conf"));
 
 // --- Don't change the app: this lab is about nginx.conf. ---
-/// Stage 2's app: Secure cookies, no trusted proxy.
-pub fn app(_env: &AppEnv) -> Router {
-    let sessions = SessionManagerLayer::new(MemoryStore::default()).with_secure(true);
-    lab_app::router()
-        .layer(sessions)
-        .layer(SecureCookieGuardLayer::new())
-        .layer(TrustedProxiesLayer::new(ProxyConfig::new(
-            TrustPolicy::none(),
-        )))
-}
+/// Stage 2's app: it asks for Secure cookies and trusts no proxy.
+pub use stage2_broken_proxy::app;
