@@ -2,6 +2,7 @@
 //!
 //! This file only dispatches; each command is a module with a `run`.
 
+mod bench;
 mod book;
 mod doctor;
 mod grade;
@@ -37,6 +38,8 @@ enum Command {
     Hint(hint::Args),
     /// Check every lab: starters fail as expected, solutions pass, common mistakes are named.
     VerifyLabs(verify_labs::Args),
+    /// Measure what each stage costs beside nginx alone (wrk; writes book/src/perf/).
+    Bench(bench::Args),
 }
 
 #[tokio::main]
@@ -51,6 +54,7 @@ async fn main() -> std::process::ExitCode {
         Command::Grade(args) => grade::run(args),
         Command::Hint(args) => hint::run(args),
         Command::VerifyLabs(args) => verify_labs::run(args),
+        Command::Bench(args) => bench::run(args).await,
     };
     match result {
         Ok(code) => code,
