@@ -9,10 +9,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use sha2::{Digest, Sha256};
-use testcontainers::GenericBuildableImage;
+use testcontainers::bollard::models::{HostConfig, PortBinding};
 use testcontainers::core::BuildImageOptions;
 use testcontainers::core::client::docker_client_instance;
+use testcontainers::core::error::ClientError;
 use testcontainers::runners::AsyncBuilder;
+use testcontainers::{GenericBuildableImage, TestcontainersError};
 use tokio::sync::OnceCell;
 
 use crate::error::{LabError, Result};
@@ -68,6 +70,54 @@ pub const REDIS: ImageSpec = ImageSpec {
     dirs: &["/data", "/tmp"],
     offline_name: "secure-sessions-lab/redis",
 };
+
+impl ImageSpec {
+    /// The error for "no image of this kind can be had", with `detail` saying why and the
+    /// message saying how to get one.
+    pub fn unavailable(&self, detail: String) -> LabError {
+        LabError::NoImage {
+            what: self.what,
+            official: self.official,
+            package: self.package,
+            env_var: self.env_var,
+            detail,
+        }
+    }
+
+    /// Maps a container start failure: a failed pull is this image's absence; anything
+    /// else is left to `other`.
+    pub(crate) fn start_error(
+        &self,
+        image: &Image,
+        error: TestcontainersError,
+        other: impl FnOnce(TestcontainersError) -> LabError,
+    ) -> LabError {
+        match error {
+            TestcontainersError::Client(ClientError::PullImage { .. }) => self.unavailable(
+                format!("{image} is not here and could not be pulled: {error}"),
+            ),
+            error => other(error),
+        }
+    }
+}
+
+/// Publishes each `(container port, host port)` on 127.0.0.1 only (host port `None`: any free
+/// one): what the lab runs is nobody else's business.
+pub(crate) fn publish_on_loopback(config: &mut HostConfig, ports: &[(u16, Option<u16>)]) {
+    let binding = |port: Option<u16>| {
+        Some(vec![PortBinding {
+            host_ip: Some("127.0.0.1".into()),
+            host_port: Some(port.map(|p| p.to_string()).unwrap_or_default()),
+        }])
+    };
+    config.publish_all_ports = Some(false);
+    config.port_bindings = Some(
+        ports
+            .iter()
+            .map(|&(container, host)| (format!("{container}/tcp"), binding(host)))
+            .collect(),
+    );
+}
 
 /// Where a chosen image comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,12 +211,8 @@ pub async fn build_offline(spec: &ImageSpec) -> Result<Image> {
     let _built = image
         .build_image_with(BuildImageOptions::new().with_skip_if_exists(true))
         .await
-        .map_err(|e| LabError::NoImage {
-            what: spec.what,
-            official: spec.official,
-            package: spec.package,
-            env_var: spec.env_var,
-            detail: format!("building {}:{tag} failed: {e}", spec.offline_name),
+        .map_err(|e| {
+            spec.unavailable(format!("building {}:{tag} failed: {e}", spec.offline_name))
         })?;
     Ok(Image {
         name: spec.offline_name.to_owned(),
@@ -216,13 +262,10 @@ pub fn offline_rootfs(spec: &ImageSpec) -> Result<Rootfs> {
     for binary in spec.binaries {
         let binary = Path::new(binary);
         if !binary.exists() {
-            return Err(LabError::NoImage {
-                what: spec.what,
-                official: spec.official,
-                package: spec.package,
-                env_var: spec.env_var,
-                detail: format!("{} is not installed on this machine", binary.display()),
-            });
+            return Err(spec.unavailable(format!(
+                "{} is not installed on this machine",
+                binary.display()
+            )));
         }
         rootfs
             .files

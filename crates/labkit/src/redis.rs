@@ -1,13 +1,10 @@
 //! A real Redis in a container, for stage 4's shared session store.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use testcontainers::bollard::models::PortBinding;
-use testcontainers::core::error::ClientError;
 use testcontainers::core::{IntoContainerPort, WaitFor};
 use testcontainers::runners::AsyncRunner;
-use testcontainers::{ContainerAsync, GenericImage, ImageExt, TestcontainersError};
+use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
 use crate::error::{LabError, Result};
 use crate::images;
@@ -38,27 +35,11 @@ impl Redis {
             .with_label("org.secure-sessions-lab.role", "store")
             .with_startup_timeout(Duration::from_secs(30))
             .with_host_config_modifier(|config| {
-                config.publish_all_ports = Some(false);
-                config.port_bindings = Some(HashMap::from([(
-                    "6379/tcp".to_owned(),
-                    Some(vec![PortBinding {
-                        host_ip: Some("127.0.0.1".into()),
-                        host_port: Some(String::new()),
-                    }]),
-                )]));
+                images::publish_on_loopback(config, &[(6379, None)])
             })
             .start()
             .await
-            .map_err(|error| match error {
-                TestcontainersError::Client(ClientError::PullImage { .. }) => LabError::NoImage {
-                    what: images::REDIS.what,
-                    official: images::REDIS.official,
-                    package: images::REDIS.package,
-                    env_var: images::REDIS.env_var,
-                    detail: format!("{image} is not here and could not be pulled: {error}"),
-                },
-                error => LabError::Docker(error),
-            })?;
+            .map_err(|error| images::REDIS.start_error(&image, error, LabError::Docker))?;
         let port = container.get_host_port_ipv4(6379.tcp()).await?;
         Ok(Redis { container, port })
     }

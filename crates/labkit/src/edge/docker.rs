@@ -1,14 +1,11 @@
 //! nginx in a container, started by testcontainers.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use testcontainers::bollard::models::PortBinding;
-use testcontainers::core::error::ClientError;
 use testcontainers::core::logs::LogFrame;
 use testcontainers::core::{Host, IntoContainerPort, WaitFor};
 use testcontainers::runners::AsyncRunner;
-use testcontainers::{ContainerAsync, GenericImage, ImageExt, TestcontainersError};
+use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
 use std::net::IpAddr;
 
@@ -62,35 +59,17 @@ pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
             };
             sink.push(&String::from_utf8_lossy(bytes));
         })
-        // Publish on loopback only: the lab's nginx is nobody else's business.
         .with_host_config_modifier(move |config| {
-            let loopback = |port: Option<u16>| {
-                Some(vec![PortBinding {
-                    host_ip: Some("127.0.0.1".into()),
-                    host_port: Some(port.map(|p| p.to_string()).unwrap_or_default()),
-                }])
-            };
-            config.publish_all_ports = Some(false);
-            config.port_bindings = Some(HashMap::from([
-                ("443/tcp".to_owned(), loopback(Some(https_port))),
-                ("80/tcp".to_owned(), loopback(None)),
-            ]));
+            images::publish_on_loopback(config, &[(443, Some(https_port)), (80, None)]);
         });
     for (path, contents) in spec.lab_files(spec.site.to_owned()) {
         request = request.with_copy_to(format!("/etc/nginx/{path}"), contents.into_bytes());
     }
-    let container = request.start().await.map_err(|error| match error {
-        TestcontainersError::Client(ClientError::PullImage { .. }) => LabError::NoImage {
-            what: images::NGINX.what,
-            official: images::NGINX.official,
-            package: images::NGINX.package,
-            env_var: images::NGINX.env_var,
-            detail: format!("{image} is not here and could not be pulled: {error}"),
-        },
-        error => LabError::NginxFailed {
+    let container = request.start().await.map_err(|error| {
+        images::NGINX.start_error(&image, error, |error| LabError::NginxFailed {
             reason: error.to_string(),
             logs: logs.text(),
-        },
+        })
     })?;
     let https_port = container.get_host_port_ipv4(443.tcp()).await?;
     let http_port = container.get_host_port_ipv4(80.tcp()).await?;
