@@ -130,9 +130,13 @@ impl ProxyConfig {
     }
 
     /// Limits [`Resolved::host`](crate::Resolved::host) to these hosts, whichever header the
-    /// host came from. Names are case-insensitive. An entry without a port allows any port; an
-    /// entry with one (`app.lab.test:8443`) allows only that port, where a host without an
-    /// explicit port has its scheme's default port. IPv6 entries may be bracketed or not.
+    /// host came from. Names are case-insensitive. An entry names an origin's host and port the
+    /// way a browser does: `app.lab.test:8443` allows only port 8443, and an entry without a
+    /// port (`app.lab.test`) allows only the scheme's default port (443 for https, 80 for
+    /// http). A request host without an explicit port has its scheme's default port too. So a
+    /// header cannot choose the port of an absolute URL (`X-Forwarded-Port: 6666` against an
+    /// entry `app.lab.test` gives no host). List each port you publish. IPv6 entries may be
+    /// bracketed or not.
     ///
     /// An entry that is not a valid host is logged with `tracing::warn!` and ignored, and an
     /// empty list allows no host at all (fail closed).
@@ -203,9 +207,10 @@ impl ProxyConfig {
         match &self.allowed_hosts {
             None => true,
             Some(list) => {
-                let effective = port.unwrap_or(scheme.default_port());
+                let default = scheme.default_port();
+                let effective = port.unwrap_or(default);
                 list.iter()
-                    .any(|a| a.host == *host && a.port.is_none_or(|p| p == effective))
+                    .any(|a| a.host == *host && a.port.unwrap_or(default) == effective)
             }
         }
     }

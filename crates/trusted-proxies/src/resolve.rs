@@ -342,7 +342,9 @@ impl ProxyConfig {
     ///    connection scheme. A host that fails validation or the allow-list gives no host.
     /// 5. Limits: at most [`MAX_HOPS`](crate::MAX_HOPS) hops and the rightmost
     ///    [`MAX_HEADER_BYTES`](crate::MAX_HEADER_BYTES) of a header are examined. A walk that
-    ///    reaches past either stops there with [`ClientAddr::Unknown`].
+    ///    reaches past either stops there with [`ClientAddr::Unknown`]. A `Forwarded` line
+    ///    longer than the budget keeps the elements that lie wholly within its rightmost part
+    ///    (their boundaries are found from the line's start: quotes decide them).
     ///
     /// Only one header family is read (see [`HeaderFamily`]).
     ///

@@ -86,7 +86,7 @@ fn the_allocation_counter_works() {
 #[test]
 fn common_path_does_not_allocate() {
     let config = ProxyConfig::new(TrustPolicy::parse("loopback, 10.0.0.0/8, fc00::/7").unwrap())
-        .allowed_hosts(["app.lab.test"]);
+        .allowed_hosts(["app.lab.test:8443"]);
     for hops in [1, 3, 8] {
         let h = headers(&[
             ("x-forwarded-for", &chain(hops)),

@@ -516,9 +516,36 @@ fn host_allow_list_applies_to_every_source() {
             None,
         ),
         (
-            "forwarded host listed",
+            "forwarded host listed, default port",
+            "127.0.0.1:1",
+            &[("x-forwarded-host", "APP.lab.test")],
+            Some("app.lab.test"),
+        ),
+        (
+            "entry without a port, forwarded host names another port",
             "127.0.0.1:1",
             &[("x-forwarded-host", "APP.lab.test:1234")],
+            None,
+        ),
+        (
+            "entry without a port, X-Forwarded-Port chooses another port",
+            "127.0.0.1:1",
+            &[
+                ("x-forwarded-host", "app.lab.test"),
+                ("x-forwarded-port", "6666"),
+            ],
+            None,
+        ),
+        (
+            "entry without a port, own host names another port",
+            "203.0.113.1:1",
+            &[("host", "app.lab.test:6666")],
+            None,
+        ),
+        (
+            "entry without a port, own host names the default port",
+            "203.0.113.1:1",
+            &[("host", "app.lab.test:80")],
             Some("app.lab.test"),
         ),
         (
@@ -890,6 +917,49 @@ fn header_byte_cap_stops_the_walk_fail_closed() {
         r.client(),
         ClientAddr::Unknown,
         "Forwarded line beyond the budget"
+    );
+}
+
+/// The audit's case: a client sends a `Forwarded` line of ~8 KiB and the proxy appends its own
+/// element to that same line. The rightmost 8 KiB hold the proxy's element, so the client it
+/// names is found; only an element that crosses the budget stops the walk.
+#[test]
+fn a_long_forwarded_line_keeps_the_elements_within_the_budget() {
+    let config = cfg("10.0.0.0/8").headers(HeaderFamily::Forwarded);
+    let appended = ", for=198.51.100.7;proto=https";
+    // Lines one byte under, at, and one byte over the budget, and the audit's 8,170 + 30.
+    for total in [
+        MAX_HEADER_BYTES - 1,
+        MAX_HEADER_BYTES,
+        MAX_HEADER_BYTES + 1,
+        8_170 + appended.len(),
+        4 * MAX_HEADER_BYTES,
+    ] {
+        let client_part = format!("for=\"{}\"", "x".repeat(total - appended.len() - 6));
+        let line = format!("{client_part}{appended}");
+        assert_eq!(line.len(), total);
+        let r = run(&config, "10.0.0.1:1", &[("forwarded", &line)]);
+        assert_eq!(
+            (r.client(), r.scheme()),
+            (client("198.51.100.7"), Scheme::Https),
+            "a {total}-byte line whose rightmost element the proxy appended"
+        );
+    }
+    // The walk needs the element that crosses the budget: it stops there, fail closed.
+    let line = format!("for=10.0.0.9{}, for=10.0.0.2", " ".repeat(MAX_HEADER_BYTES));
+    let r = run(&config, "10.0.0.1:1", &[("forwarded", &line)]);
+    assert_eq!(r.client(), ClientAddr::Unknown, "element beyond the budget");
+    // A quote opened left of the budget still decides where elements end: this `,` is inside
+    // the client's quoted string, so there is no element `for=10.0.0.7` to read.
+    let line = format!(
+        "for=\"{}, for=10.0.0.7",
+        " ".repeat(MAX_HEADER_BYTES)
+    );
+    let r = run(&config, "10.0.0.1:1", &[("forwarded", &line)]);
+    assert_eq!(
+        r.client(),
+        ClientAddr::Unknown,
+        "an element opened beyond the budget"
     );
 }
 

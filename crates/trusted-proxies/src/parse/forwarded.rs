@@ -104,26 +104,38 @@ impl<'a> Iterator for RevElements<'a> {
                 return None;
             };
             let line = line.as_bytes();
-            self.used += line.len() + 1;
-            if self.used > MAX_HEADER_BYTES + 1 {
-                // The line crossing the budget counts as one unparseable element.
+            // The bytes of this line still within the budget, counted from its right end.
+            let Some(left) = (MAX_HEADER_BYTES + 1).checked_sub(self.used + 1) else {
+                // An earlier line used the whole budget: this one is beyond it.
                 self.done = true;
                 return Some(Item::Element(Element {
                     malformed: true,
                     ..Element::default()
                 }));
-            }
-            // Within the budget, so offsets fit in u16.
+            };
+            self.used += line.len() + 1;
+            // Only elements lying wholly in the line's rightmost `left` bytes are handed out.
+            // The spans are still found from the line's start, since whether a `,` ends an
+            // element depends on the quotes before it; a long line that a proxy appended to
+            // thus keeps the proxy's elements (the rightmost ones), and the element crossing
+            // the budget is where the walk stops (fail closed).
+            let cut = line.len().saturating_sub(left);
             let mut count = 0usize;
+            let mut crossed = false;
             let spans = &mut self.spans;
             scan_spans(line, |start, end| {
-                spans[count % RING] = (start as u16, end as u16);
-                count += 1;
+                if start < cut {
+                    crossed = true;
+                } else {
+                    // At most `left` <= MAX_HEADER_BYTES past `cut`, so offsets fit in u16.
+                    spans[count % RING] = ((start - cut) as u16, (end - cut) as u16);
+                    count += 1;
+                }
             });
-            self.line = line;
+            self.line = &line[cut..];
             self.pending = count.min(RING);
             self.next_idx = (count + RING - 1) % RING;
-            self.line_truncated = count > RING;
+            self.line_truncated = count > RING || crossed;
         }
     }
 }
