@@ -7,8 +7,8 @@ pub struct AppEnv {
     /// The addresses proxies connect to the app from; empty when the app is served directly.
     /// A stage that trusts its proxy names these in its trust policy.
     pub proxy_addresses: Vec<IpAddr>,
-    /// The host names the app is published under (`app.lab.test`), for an app that checks the
-    /// host it builds URLs from.
+    /// The hosts the app is published under, with their port where it is not the scheme's
+    /// default (`app.lab.test:8443`), for an app that checks the host it builds URLs from.
     pub public_hosts: Vec<String>,
     /// Where sessions should live (`sqlite://...`, `redis://...`), if the environment says;
     /// stages with an in-memory store ignore it.

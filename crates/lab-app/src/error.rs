@@ -17,6 +17,10 @@ pub enum AppError {
     BadLogin(&'static str),
 }
 
+/// What a visitor reads while the session store is down.
+pub const STORE_DOWN: &str =
+    "Sessions are unavailable for a moment. Please try again in a few seconds.";
+
 /// How long a client should wait before retrying when the session store is down.
 const RETRY_AFTER_SECONDS: &str = "5";
 
@@ -25,13 +29,15 @@ impl IntoResponse for AppError {
         match self {
             // Without its store the app cannot know who is asking: say "not now" rather than
             // answer as if anonymous, and keep the answer out of every cache.
+            // The store's own words ("unable to open database file", a Redis timeout) go to
+            // the log, never to the visitor: they describe our infrastructure to anyone.
             AppError::Session(_) => {
                 tracing::error!(error = %self, "request failed");
                 let headers = [
                     (header::RETRY_AFTER, RETRY_AFTER_SECONDS),
                     (header::CACHE_CONTROL, "no-store"),
                 ];
-                (StatusCode::SERVICE_UNAVAILABLE, headers, self.to_string()).into_response()
+                (StatusCode::SERVICE_UNAVAILABLE, headers, STORE_DOWN).into_response()
             }
             AppError::NoHost | AppError::BadLogin(_) => {
                 (StatusCode::BAD_REQUEST, self.to_string()).into_response()

@@ -28,5 +28,5 @@ mod visitor;
 
 pub use env::AppEnv;
 pub use error::AppError;
-pub use routes::{AppOptions, Me, router, router_with};
+pub use routes::{AppOptions, FORWARDING_HEADERS, Me, router, router_with};
 pub use visitor::Visitor;

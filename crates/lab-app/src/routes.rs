@@ -1,8 +1,10 @@
 //! The demo app's routes: what a user can do, and what the app believes about each request.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use axum::Router;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Extension, Form};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Json, Response};
@@ -54,6 +56,59 @@ pub struct Me {
     /// The `X-Forwarded-For` the app received, verbatim: what the proxies (or a forger) claim.
     /// Shown for learning; the app's own conclusion is `client_ip`.
     pub x_forwarded_for: Option<String>,
+    /// Every header of [`FORWARDING_HEADERS`] the app received, verbatim (lines joined with
+    /// `, `), by lower-case name: what reached the app past the proxies, whoever wrote it.
+    #[serde(default)]
+    pub forwarding_headers: BTreeMap<String, String>,
+}
+
+/// Headers that some proxy, framework or library reads as a statement about the client, its
+/// scheme, host, port or path. An edge proxy must set or clear every one of them: the one it
+/// passes through untouched is the one a client can forge (see `nginx/stage3.conf`).
+pub const FORWARDING_HEADERS: &[&str] = &[
+    // The X-Forwarded family: what nginx, HAProxy and most load balancers write, and what
+    // `trusted-proxies` reads by default.
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-forwarded-port",
+    "x-forwarded-prefix",
+    "x-forwarded-server",
+    "x-forwarded-ssl",
+    "x-forwarded-scheme",
+    // RFC 7239 (`trusted-proxies` with `HeaderFamily::Forwarded`, Rack 3, Rails).
+    "forwarded",
+    // Client-address headers that nginx's realip module, CDNs and many libraries read.
+    "x-real-ip",
+    "x-client-ip",
+    "true-client-ip",
+    "x-cluster-client-ip",
+    "cf-connecting-ip",
+    "fastly-client-ip",
+    "x-original-forwarded-for",
+    // Scheme and host variants (Rack, Werkzeug, IIS-era proxies, Symfony, Laravel).
+    "x-url-scheme",
+    "front-end-https",
+    "x-original-host",
+    "x-host",
+    // Path overrides (IIS URL Rewrite, Symfony): they change which route a request reaches.
+    "x-original-url",
+    "x-rewrite-url",
+];
+
+/// The [`FORWARDING_HEADERS`] in `headers`, verbatim.
+fn forwarding_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
+    FORWARDING_HEADERS
+        .iter()
+        .filter_map(|name| {
+            headers
+                .get_all(*name)
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .reduce(|a, b| format!("{a}, {b}"))
+                .map(|value| ((*name).to_owned(), value))
+        })
+        .collect()
 }
 
 async fn home(visitor: Visitor, view: Resolved) -> Result<Html<String>, AppError> {
@@ -77,9 +132,17 @@ struct LoginForm {
 async fn login(
     visitor: Visitor,
     Extension(options): Extension<AppOptions>,
-    Form(form): Form<LoginForm>,
+    form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, AppError> {
-    let name = form.username.trim();
+    // A form that does not parse gets the login page's own words, not the extractor's text
+    // (which describes our code to whoever sent it).
+    let name = match &form {
+        Ok(Form(form)) => form.username.trim(),
+        Err(rejection) => {
+            tracing::info!(%rejection, "login form refused");
+            ""
+        }
+    };
     if let Err(problem) = check_username(name) {
         let page = pages::login_form(Some(problem));
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page)).into_response());
@@ -100,11 +163,8 @@ fn check_username(name: &str) -> Result<(), &'static str> {
 }
 
 async fn me(visitor: Visitor, view: Resolved, headers: HeaderMap) -> Result<Json<Me>, AppError> {
-    let x_forwarded_for = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        .reduce(|a, b| format!("{a}, {b}"));
+    let forwarding_headers = forwarding_headers(&headers);
+    let x_forwarded_for = forwarding_headers.get("x-forwarded-for").cloned();
     Ok(Json(Me {
         user: visitor.user().await?,
         counter: visitor.counter().await?,
@@ -112,6 +172,7 @@ async fn me(visitor: Visitor, view: Resolved, headers: HeaderMap) -> Result<Json
         scheme: view.scheme().to_string(),
         origin: view.origin(),
         x_forwarded_for,
+        forwarding_headers,
     }))
 }
 

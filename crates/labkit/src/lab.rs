@@ -96,11 +96,15 @@ impl Lab {
         let transcript = Transcript::default();
         let mut env = AppEnv {
             proxy_addresses: Vec::new(),
-            public_hosts: vec![LAB_HOST.to_owned()],
+            public_hosts: Vec::new(),
             session_store,
         };
         let Some(site) = stage.site else {
             let listener = app::bind(SocketAddr::new(LOOPBACK, port.unwrap_or(0))).await?;
+            let addr = listener
+                .local_addr()
+                .map_err(LabError::io("reading the app's address"))?;
+            env.public_hosts = vec![public_host(addr.port())];
             let app = RunningApp::serve(listener, build_app(stage, &env)?)?;
             let client = LabClient::new("http", app.addr(), &certs.ca_pem, transcript.clone())?;
             let apps = vec![app];
@@ -150,11 +154,12 @@ impl Lab {
             edges.push(Edge::start(backend, outer).await?);
         }
         env.proxy_addresses = edges.iter().map(Edge::address_seen_by_app).collect();
+        let front = edges.last().expect("at least the stage's nginx");
+        env.public_hosts = vec![public_host(front.https_port())];
         let apps = listeners
             .into_iter()
             .map(|listener| RunningApp::serve(listener, build_app(stage, &env)?))
             .collect::<Result<Vec<_>>>()?;
-        let front = edges.last().expect("at least the stage's nginx");
         let client = LabClient::new(
             "https",
             front.https_addr(),
@@ -315,6 +320,12 @@ macro_rules! stage {
             app: $krate::app,
         }
     };
+}
+
+/// The public host with its port (`app.lab.test:8443`): an allow-list entry names the port
+/// too, so that no header can choose another one.
+fn public_host(port: u16) -> String {
+    format!("{LAB_HOST}:{port}")
 }
 
 /// Builds the stage's app, turning a panic in the stage's code (a bad setting, say) into an

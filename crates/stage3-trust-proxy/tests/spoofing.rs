@@ -194,3 +194,101 @@ async fn trusting_everyone_lets_anyone_forge_https_and_their_address() -> Result
     Ok(())
 }
 // ANCHOR_END: trust_everyone
+
+/// 6. Through nginx, a forged `X-Forwarded-Port` cannot choose the port of an absolute URL:
+/// the edge clears the header, and the app's allow-list names its origin's port, so neither a
+/// port header nor a port in `Host` can pick another.
+#[tokio::test]
+async fn forged_forwarded_port_never_reaches_an_absolute_url() -> Result<()> {
+    let lab = Lab::start(&stage()).await?;
+    let client = lab.client();
+    let host_without_port = labkit::LAB_HOST;
+    let host_other_port = format!("{}:6666", labkit::LAB_HOST);
+    for (case, host) in [
+        ("own Host", None),
+        ("Host without a port", Some(host_without_port)),
+        ("Host with another port", Some(host_other_port.as_str())),
+    ] {
+        let mut request = client
+            .request(Method::GET, "/private")
+            .header("x-forwarded-port", "6666");
+        if let Some(host) = host {
+            request = request.header("host", host);
+        }
+        let answer = client.send(request).await?;
+        let location = answer.location().unwrap_or_default().to_owned();
+        assert!(
+            !location.contains("6666"),
+            "{case}: a client's X-Forwarded-Port: 6666 chose the port of the redirect ({location}); the edge must clear X-Forwarded-Port (nginx/clear-forwarding-headers.conf) and the allow-list must name the port{}",
+            lab.report()
+        );
+        let expected = format!("{}/login?next=%2Fprivate", lab.origin());
+        assert!(
+            location == expected || answer.status.as_u16() == 400,
+            "{case}: expected a redirect to {expected} or a 400 (no allowed host), got {} {location:?}{}",
+            answer.status,
+            lab.report()
+        );
+    }
+    Ok(())
+}
+
+/// 7. Through nginx, every forwarding header a client sends is set or cleared by the edge:
+///    none reaches the app with the client's value. There is one test per header of
+///    `lab_app::FORWARDING_HEADERS`, each looking at the raw header the app received.
+async fn assert_forged_header_never_reaches_the_app(name: &str) -> Result<()> {
+    let lab = Lab::start(&stage()).await?;
+    let canary = format!("for={FORGED_IP};canary-{name}");
+    let me = me_with(lab.client(), &[(name, &canary)]).await?;
+    let received = me.forwarding_headers.get(name);
+    assert!(
+        received.is_none_or(|value| !value.contains("canary")),
+        "the client sent `{name}: {canary}` and the app received `{name}: {}`: nginx passes on every header it does not set, so the edge must set or clear it (nginx/clear-forwarding-headers.conf){}",
+        received.map_or("", String::as_str),
+        lab.report()
+    );
+    Ok(())
+}
+
+macro_rules! forged_header_never_reaches_the_app {
+    ($($test:ident: $name:literal,)*) => {
+        $(
+            #[tokio::test]
+            async fn $test() -> Result<()> {
+                assert_forged_header_never_reaches_the_app($name).await
+            }
+        )*
+
+        /// The tests above cover exactly the headers the app lists, no more, no fewer.
+        #[test]
+        fn every_forwarding_header_has_its_test() {
+            let tested = [$($name),*];
+            assert_eq!(tested.as_slice(), lab_app::FORWARDING_HEADERS);
+        }
+    };
+}
+
+forged_header_never_reaches_the_app! {
+    forged_x_forwarded_for_never_reaches_the_app: "x-forwarded-for",
+    forged_x_forwarded_proto_never_reaches_the_app: "x-forwarded-proto",
+    forged_x_forwarded_host_never_reaches_the_app: "x-forwarded-host",
+    forged_x_forwarded_port_never_reaches_the_app: "x-forwarded-port",
+    forged_x_forwarded_prefix_never_reaches_the_app: "x-forwarded-prefix",
+    forged_x_forwarded_server_never_reaches_the_app: "x-forwarded-server",
+    forged_x_forwarded_ssl_never_reaches_the_app: "x-forwarded-ssl",
+    forged_x_forwarded_scheme_never_reaches_the_app: "x-forwarded-scheme",
+    forged_forwarded_never_reaches_the_app: "forwarded",
+    forged_x_real_ip_never_reaches_the_app: "x-real-ip",
+    forged_x_client_ip_never_reaches_the_app: "x-client-ip",
+    forged_true_client_ip_never_reaches_the_app: "true-client-ip",
+    forged_x_cluster_client_ip_never_reaches_the_app: "x-cluster-client-ip",
+    forged_cf_connecting_ip_never_reaches_the_app: "cf-connecting-ip",
+    forged_fastly_client_ip_never_reaches_the_app: "fastly-client-ip",
+    forged_x_original_forwarded_for_never_reaches_the_app: "x-original-forwarded-for",
+    forged_x_url_scheme_never_reaches_the_app: "x-url-scheme",
+    forged_front_end_https_never_reaches_the_app: "front-end-https",
+    forged_x_original_host_never_reaches_the_app: "x-original-host",
+    forged_x_host_never_reaches_the_app: "x-host",
+    forged_x_original_url_never_reaches_the_app: "x-original-url",
+    forged_x_rewrite_url_never_reaches_the_app: "x-rewrite-url",
+}

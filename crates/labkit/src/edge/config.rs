@@ -20,6 +20,8 @@ pub fn render_main(user: &str, scratch: &str, upstreams: &[String], https_port: 
 daemon off;
 {user}
 worker_processes 1;
+# Twice worker_connections: each proxied connection holds two descriptors (client and app).
+worker_rlimit_nofile 1024;
 error_log stderr notice;
 pid {scratch}/nginx.pid;
 

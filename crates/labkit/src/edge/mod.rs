@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 pub use config::{native_site, render_main};
-pub use native::{check_config, nginx_binary as native_nginx_binary};
+pub use native::{check_config, nginx_binary as native_nginx_binary, write_config};
 
 use crate::certs::LabCerts;
 use crate::error::{LabError, Result};
@@ -84,17 +84,26 @@ pub struct EdgeSpec<'a> {
 }
 
 impl EdgeSpec<'_> {
-    /// The files beside `nginx.conf`, by relative path: the site (as given) and the
-    /// certificates its `ssl_*` directives name (`ca.pem` verifies the next hop in a chain).
-    fn lab_files(&self, site: String) -> [(&'static str, String); 4] {
+    /// The files beside `nginx.conf`, by relative path: the site (as given), the snippet that
+    /// clears forwarding headers (sites `include` it), and the certificates its `ssl_*`
+    /// directives name (`ca.pem` verifies the next hop in a chain).
+    fn lab_files(&self, site: String) -> [(&'static str, String); 5] {
         [
             ("lab/site.conf", site),
+            (
+                "lab/clear-forwarding-headers.conf",
+                CLEAR_FORWARDING_HEADERS.to_owned(),
+            ),
             ("lab/cert.pem", self.certs.server_cert_pem.clone()),
             ("lab/key.pem", self.certs.server_key_pem.clone()),
             ("lab/ca.pem", self.certs.ca_pem.clone()),
         ]
     }
 }
+
+/// `nginx/clear-forwarding-headers.conf`: what an edge clears of the client's headers.
+pub const CLEAR_FORWARDING_HEADERS: &str =
+    include_str!("../../../../nginx/clear-forwarding-headers.conf");
 
 /// What an edge proxies to.
 #[derive(Clone, Debug)]

@@ -143,6 +143,20 @@ fn write_prefix(spec: &EdgeSpec<'_>, site: String, https_port: u16) -> Result<te
     Ok(prefix)
 }
 
+/// Writes `site` in the lab's frame into a temporary folder, as the native backend runs it
+/// but with the site as written (`listen 443` kept): `nginx.conf` beside the lab's files, with
+/// the lab's certificates, an app upstream on 127.0.0.1 and a public HTTPS port of 443. For
+/// checking the whole configuration nginx would run (`nginx -t`, gixy).
+pub fn write_config(site: &str) -> Result<tempfile::TempDir> {
+    let spec = EdgeSpec {
+        site,
+        certs: crate::certs::LabCerts::shared()?,
+        upstream: Upstream::App(vec![9]),
+        https_port: Some(443),
+    };
+    write_prefix(&spec, site.to_owned(), 443)
+}
+
 /// Runs the host's nginx with `-t` on `site` in the lab's frame (with the lab's certificates,
 /// an app upstream on 127.0.0.1 and a public HTTPS port of 443) and returns what nginx said
 /// when it accepted the config, or [`LabError::NginxFailed`] with its complaint.
@@ -154,13 +168,7 @@ pub fn check_config(site: &str) -> Result<String> {
     if !binary.exists() {
         return Err(LabError::NoNginxBinary(binary));
     }
-    let spec = EdgeSpec {
-        site,
-        certs: crate::certs::LabCerts::shared()?,
-        upstream: Upstream::App(vec![9]),
-        https_port: Some(443),
-    };
-    let prefix = write_prefix(&spec, site.to_owned(), 443)?;
+    let prefix = write_config(site)?;
     let root = prefix.path();
     let output = Command::new(&binary)
         .arg("-t")
