@@ -112,6 +112,8 @@ pub const LABS: &[Lab] = &[
             "Read the grade's first failure: is it about the store, the cookie, the id or time?",
             "`Store::open(&settings.store_url)` is a session store like `MemoryStore`. `SessionManagerLayer` has `with_name`, `with_same_site`, `with_expiry`, `with_always_save`.",
             "A planted id must not survive login: look at `AppOptions`. And `hardening::absolute_lifetime` is a middleware taking the lifetime as its state. Book: book/src/stage-4.md",
+            "Does SameSite=Lax stop a form on another site from logging your visitor in as someone else? Does it stop a sibling subdomain, which is the same site? `hardening::same_origin_only` goes outside the session layer, inside the trust layer (it needs the origin).",
+            "A sibling subdomain cannot set `__Host-id`, but it can set `%5F_Host-id`. What name does tower-cookies read for it? `hardening::exact_session_cookie` takes your cookie's name as its state. Book: book/src/stage-4.md",
         ],
         starter_fails: &[
             "the_session_cookie_is_host_prefixed_secure_httponly_and_lax",
@@ -119,12 +121,26 @@ pub const LABS: &[Lab] = &[
             "logout_deletes_the_session_from_the_store",
             "an_active_session_still_ends_at_its_absolute_lifetime",
             "sessions_survive_an_app_restart_with_sqlite",
+            "a_cross_site_login_form_is_refused",
+            "a_cookie_whose_name_only_decodes_to_the_session_cookie_is_ignored",
         ],
-        mistakes: &[Mistake {
-            name: "no-id-cycling",
-            fails: "login_cycles_the_session_id_so_a_planted_id_stays_anonymous",
-            message: "session fixation",
-        }],
+        mistakes: &[
+            Mistake {
+                name: "no-id-cycling",
+                fails: "login_cycles_the_session_id_so_a_planted_id_stays_anonymous",
+                message: "session fixation",
+            },
+            Mistake {
+                name: "no-origin-check",
+                fails: "a_cross_site_login_form_is_refused",
+                message: "should be refused",
+            },
+            Mistake {
+                name: "decoded-cookie-names",
+                fails: "a_cookie_whose_name_only_decodes_to_the_session_cookie_is_ignored",
+                message: "byte for byte",
+            },
+        ],
     },
 ];
 

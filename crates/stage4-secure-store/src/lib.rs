@@ -21,7 +21,7 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use trusted_proxies::{ProxyConfig, SecureCookieGuardLayer, TrustPolicy, TrustedProxiesLayer};
 
-pub use sqlite::SqliteStore;
+pub use sqlite::{CLEANUP_EVERY, SqliteStore};
 pub use store::{STORE_TIMEOUT, Store, StoreUrlError};
 
 /// This stage's place in the story.
@@ -35,6 +35,9 @@ absolute lifetime; a store outage answers 503, never \"anonymous\"; and the edge
 modern TLS.";
 /// nginx, hardened.
 pub const NGINX_SITE: Option<&str> = Some(include_str!("../../../nginx/stage4.conf"));
+
+/// The session cookie's name.
+pub const COOKIE_NAME: &str = "__Host-id";
 
 /// Where sessions live when nothing says otherwise: a file, so that no server is needed.
 pub const DEFAULT_STORE: &str = "sqlite://target/lab-sessions.db";
@@ -81,12 +84,14 @@ pub fn app_with(settings: &Settings, env: &AppEnv) -> Result<Router, StoreUrlErr
     let idle = time::Duration::try_from(settings.idle_timeout).unwrap_or(time::Duration::MAX);
     let sessions = SessionManagerLayer::new(store)
         // `__Host-`: the browser only accepts it Secure, for Path=/ and with no Domain, so
-        // no sibling subdomain can plant or overwrite it.
-        .with_name("__Host-id")
+        // no sibling subdomain can plant or overwrite it (as long as we read the name byte
+        // for byte: `hardening::exact_session_cookie`).
+        .with_name(COOKIE_NAME)
         .with_secure(true)
         .with_http_only(true)
         // Lax: sent on top-level navigations from other sites (links into the app keep you
-        // logged in), never on their cross-site POSTs; every state change here is a POST.
+        // logged in), never on their cross-site POSTs. Not a CSRF defence on its own (a
+        // sibling subdomain is same-site): `hardening::same_origin_only` is.
         .with_same_site(SameSite::Lax)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(idle))
@@ -98,13 +103,21 @@ pub fn app_with(settings: &Settings, env: &AppEnv) -> Result<Router, StoreUrlErr
     let options = AppOptions {
         cycle_id_on_login: true,
     };
+    // Layers run outermost (last) first: trust resolves the origin, the origin check refuses
+    // cross-origin writes before any session exists, and only the exact cookie reaches the
+    // session layer.
     Ok(lab_app::router_with(options)
         .layer(middleware::from_fn_with_state(
             settings.absolute_lifetime,
             hardening::absolute_lifetime,
         ))
         .layer(sessions)
+        .layer(middleware::from_fn_with_state(
+            COOKIE_NAME,
+            hardening::exact_session_cookie,
+        ))
         .layer(middleware::map_response(hardening::secure_host_cookies))
+        .layer(middleware::from_fn(hardening::same_origin_only))
         .layer(SecureCookieGuardLayer::new())
         .layer(TrustedProxiesLayer::new(trust)))
 }

@@ -4,8 +4,10 @@
 //! request that loaded a session before a concurrent logout writes it back afterwards (the
 //! logged-out session is resurrected). Here `save` only updates a row that still exists.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,11 +17,19 @@ use tokio::sync::OnceCell;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
+/// How often, at most, expired sessions are deleted: on the first new session after this
+/// much time has passed since the last sweep.
+pub const CLEANUP_EVERY: Duration = Duration::from_secs(60);
+
 /// A SQLite-backed session store. Clones share the pool.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    schema: std::sync::Arc<OnceCell<()>>,
+    path: PathBuf,
+    schema: Arc<OnceCell<()>>,
+    cleanup_every: Duration,
+    /// When expired rows were last deleted (Unix seconds).
+    last_cleanup: Arc<AtomicI64>,
 }
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS sessions (
@@ -43,16 +53,81 @@ impl SqliteStore {
             .connect_lazy_with(options);
         Ok(SqliteStore {
             pool,
+            path: path.to_owned(),
             schema: Default::default(),
+            cleanup_every: CLEANUP_EVERY,
+            last_cleanup: Default::default(),
         })
+    }
+
+    /// Deletes expired sessions at most once per `every` (default [`CLEANUP_EVERY`]).
+    pub fn with_cleanup_every(mut self, every: Duration) -> SqliteStore {
+        self.cleanup_every = every;
+        self
+    }
+
+    /// Opens the file (creating it and its folder) and the table, or says why it cannot: what
+    /// a runner checks before serving, rather than answer every request with 503.
+    pub async fn check(&self) -> session_store::Result<()> {
+        self.ready().await.map(drop)
     }
 
     async fn ready(&self) -> session_store::Result<&SqlitePool> {
         self.schema
-            .get_or_try_init(|| async { sqlx::query(SCHEMA).execute(&self.pool).await.map(drop) })
+            .get_or_try_init(|| async {
+                private_file(&self.path).map_err(|e| {
+                    session_store::Error::Backend(format!("{}: {e}", self.path.display()))
+                })?;
+                sqlx::query(SCHEMA)
+                    .execute(&self.pool)
+                    .await
+                    .map(drop)
+                    .map_err(backend)
+            })
+            .await?;
+        Ok(&self.pool)
+    }
+
+    /// Deletes every expired session; returns how many.
+    pub async fn delete_expired(&self) -> session_store::Result<u64> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        self.last_cleanup.store(now, Ordering::Relaxed);
+        let deleted = sqlx::query("DELETE FROM sessions WHERE expiry_date <= ?")
+            .bind(now)
+            .execute(self.ready().await?)
             .await
             .map_err(backend)?;
-        Ok(&self.pool)
+        Ok(deleted.rows_affected())
+    }
+
+    /// How many session records the file holds, expired or not.
+    pub async fn record_count(&self) -> session_store::Result<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+            .fetch_one(self.ready().await?)
+            .await
+            .map_err(backend)?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    /// Sweeps expired rows when a sweep is due. Rows only pile up when sessions are created
+    /// (every anonymous visitor who counts makes one), so a new session is what triggers it:
+    /// no background task to own, and an idle app has nothing to sweep.
+    async fn sweep_if_due(&self) -> session_store::Result<()> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let last = self.last_cleanup.load(Ordering::Relaxed);
+        let every = i64::try_from(self.cleanup_every.as_secs()).unwrap_or(i64::MAX);
+        let due = now.saturating_sub(last) >= every;
+        // One request wins the sweep; the others go on.
+        if due
+            && self
+                .last_cleanup
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            let deleted = self.delete_expired().await?;
+            tracing::debug!(deleted, "deleted expired sessions");
+        }
+        Ok(())
     }
 
     /// Whether a record for `id` exists, expired or not: what "deleted server-side" is checked
@@ -70,6 +145,7 @@ impl SqliteStore {
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        self.sweep_if_due().await?;
         let pool = self.ready().await?;
         loop {
             let inserted = sqlx::query(
@@ -124,6 +200,27 @@ impl SessionStore for SqliteStore {
             .map_err(backend)?;
         Ok(())
     }
+}
+
+/// Creates `path` (and its folder) readable and writable by this user only, or makes an
+/// existing file so: session ids are bearer credentials. SQLite gives the `-wal` and `-shm`
+/// files it creates beside it the same permissions.
+fn private_file(path: &Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        let file = options.open(path)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    #[cfg(not(unix))]
+    options.open(path)?;
+    Ok(())
 }
 
 fn encode(record: &Record) -> session_store::Result<Vec<u8>> {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use fred::prelude::{Builder, Config, KeysInterface, Pool, ReconnectPolicy};
+use fred::prelude::{Builder, ClientLike, Config, KeysInterface, Pool, ReconnectPolicy};
 use fred::types::{Expiration, SetOptions, Value};
 use tower_sessions::MemoryStore;
 use tower_sessions::session::{Id, Record};
@@ -108,6 +108,23 @@ impl Store {
             }));
         }
         Err(StoreUrlError::Scheme(url.into()))
+    }
+
+    /// Reaches the store once (SQLite: opens the file and the table; Redis: a PING), or says
+    /// why it cannot, within [`STORE_TIMEOUT`] plus SQLite's own wait for a lock.
+    pub async fn check(&self) -> session_store::Result<()> {
+        match self {
+            Store::Memory(_) => Ok(()),
+            Store::Sqlite(store) => store.check().await,
+            Store::Redis(store) => {
+                let _: Value = store
+                    .pool
+                    .ping(None)
+                    .await
+                    .map_err(|e| session_store::Error::Backend(e.to_string()))?;
+                Ok(())
+            }
+        }
     }
 }
 

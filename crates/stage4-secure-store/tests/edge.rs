@@ -246,11 +246,7 @@ async fn a_suite_without_forward_secrecy_is_refused() -> Result<()> {
         std::fs::read_to_string(path)
             .unwrap_or_else(|e| panic!("making an RSA certificate failed ({e}){made}"))
     };
-    let rsa = LabCerts {
-        ca_pem: read(&cert),
-        server_cert_pem: read(&cert),
-        server_key_pem: read(&key),
-    };
+    let rsa = LabCerts::from_pems(read(&cert), read(&cert), read(&key));
     let lab = Lab::start_with(
         &stage(),
         LabOptions {
@@ -457,6 +453,55 @@ async fn hsts_is_on_every_response_including_errors() -> Result<()> {
 /// Port 80 only redirects, with 308 (method and body kept), to the public HTTPS origin, the
 /// same path and query; it sets no cookie, even for a login; and the redirect leads to a page
 /// that answers.
+/// What a browser may do with the answers: no MIME sniffing, no framing (clickjacking), no
+/// Referer to other sites, no caching of pages that show who is logged in. On the app's pages,
+/// its JSON and errors, and nginx's own errors: exactly one of each.
+#[tokio::test]
+async fn browser_security_headers_are_on_every_response() -> Result<()> {
+    let lab = Lab::start(&stage()).await?;
+    let client = lab.client();
+    let page = client.get("/").await?;
+    let me = client.get("/me").await?;
+    let app_404 = client.get("/no-such-page").await?;
+    let trace = client.send(client.request(Method::TRACE, "/")).await?;
+    let too_big = post_too_large(&lab).await?;
+    type Check = fn(&str) -> bool;
+    let expected: [(&str, Check); 5] = [
+        ("x-content-type-options", |v| v == "nosniff"),
+        ("x-frame-options", |v| v == "DENY"),
+        ("content-security-policy", |v| {
+            v.split(';').any(|d| d.trim() == "frame-ancestors 'none'")
+        }),
+        ("referrer-policy", |v| v == "no-referrer"),
+        ("cache-control", |v| v == "no-store"),
+    ];
+    for (what, exchange) in [
+        ("an app page", &page),
+        ("the app's JSON (/me)", &me),
+        ("the app's 404", &app_404),
+        ("nginx's 405 (TRACE)", &trace),
+        ("nginx's 413 (body too large)", &too_big),
+    ] {
+        for (name, ok) in expected {
+            let values: Vec<&str> = exchange
+                .headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            assert!(
+                values.len() == 1 && ok(values[0]),
+                "{what} ({} {} -> {}) should carry exactly one right `{name}`; observed {values:?} (nginx/stage4.conf, `add_header ... always`){}",
+                exchange.method,
+                exchange.url,
+                exchange.status,
+                lab.report()
+            );
+        }
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn port_80_redirects_to_https_with_308_and_sets_no_cookie() -> Result<()> {
     let lab = Lab::start(&stage()).await?;

@@ -66,6 +66,7 @@ async fn a_paused_redis_answers_503_promptly_and_the_session_survives() -> Resul
             "{what}: nobody may cache the outage{}",
             lab.report()
         );
+        assert_store_error_is_not_shown(&answer, &lab, what);
         assert!(
             answer.set_cookie_headers().is_empty(),
             "{what}: the outage must not touch the cookie, got {:?}{}",
@@ -90,6 +91,42 @@ async fn a_paused_redis_answers_503_promptly_and_the_session_survives() -> Resul
     Ok(())
 }
 // ANCHOR_END: outage
+
+/// The visitor reads that sessions are unavailable, not the store's own error text (which
+/// names the store, its timeout or a file path).
+fn assert_store_error_is_not_shown(answer: &labkit::Exchange, lab: &Lab, what: &str) {
+    let body = answer.body.to_lowercase();
+    let leaked: Vec<&str> = ["error", "timeout", "redis", "database", "sqlite", "code:"]
+        .into_iter()
+        .filter(|word| body.contains(word))
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "{what}: the 503 page shows the store's own error ({leaked:?} in {:?}); say it generically and keep the detail for the log{}",
+        answer.body,
+        lab.report()
+    );
+}
+
+#[tokio::test]
+async fn a_store_that_cannot_open_answers_503_without_its_error_text() -> Result<()> {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    // A file under a regular file: SQLite can never open it.
+    let blocker = dir.path().join("not-a-directory");
+    std::fs::write(&blocker, b"").expect("a plain file");
+    let url = format!("sqlite://{}", blocker.join("sessions.db").display());
+    let lab = start_on(&url, 1).await?;
+    // Counting writes a session: the store has to open.
+    let answer = lab.client().post_form("/count", &[]).await?;
+    assert_eq!(
+        answer.status.as_u16(),
+        503,
+        "a store that cannot open should answer 503{}",
+        lab.report()
+    );
+    assert_store_error_is_not_shown(&answer, &lab, "POST /count");
+    Ok(())
+}
 
 async fn survives_a_restart(mut lab: Lab) -> Result<()> {
     lab.client().log_in("alice").await?;

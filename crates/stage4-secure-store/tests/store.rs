@@ -97,3 +97,71 @@ async fn the_sqlite_store_knows_what_it_holds() {
     assert!(!store.contains(&record.id).await.expect("query"));
     let _: &SqliteStore = &store;
 }
+
+/// Expired sessions do not pile up: every anonymous visitor who counts creates a row, and the
+/// store deletes the expired ones on a new session once the sweep interval has passed.
+#[tokio::test]
+async fn the_sqlite_store_deletes_expired_sessions() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(&dir.path().join("sessions.db"))
+        .expect("a store")
+        .with_cleanup_every(std::time::Duration::from_secs(1));
+    let record = |expires_in: Duration| Record {
+        id: Id::default(),
+        data: HashMap::new(),
+        expiry_date: OffsetDateTime::now_utc() + expires_in,
+    };
+    // The first create sweeps an empty table; the 300 after it fall within the interval.
+    for _ in 0..300 {
+        store
+            .create(&mut record(Duration::seconds(1)))
+            .await
+            .expect("create");
+    }
+    assert_eq!(store.record_count().await.expect("count"), 300);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let mut live = record(Duration::hours(1));
+    store.create(&mut live).await.expect("create");
+    assert_eq!(
+        store.record_count().await.expect("count"),
+        1,
+        "the 300 expired sessions should have been deleted when a new one was created after the sweep interval; only the new one remains"
+    );
+    assert!(store.contains(&live.id).await.expect("query"));
+}
+
+/// Session ids are bearer credentials: the database and SQLite's `-wal` and `-shm` files are
+/// readable by the app's user only, even where the umask would make them world-readable, and
+/// an existing file is tightened.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_sqlite_files_are_private_to_the_apps_user() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("nested/folder/sessions.db");
+    let existing = dir.path().join("existing.db");
+    std::fs::write(&existing, b"").expect("a file");
+    std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    for path in [path, existing] {
+        let store = SqliteStore::open(&path).expect("a store");
+        let mut record = Record {
+            id: Id::default(),
+            data: HashMap::new(),
+            expiry_date: OffsetDateTime::now_utc() + Duration::hours(1),
+        };
+        store.create(&mut record).await.expect("create");
+        for suffix in ["", "-wal", "-shm"] {
+            let file = format!("{}{suffix}", path.display());
+            let mode = std::fs::metadata(&file)
+                .unwrap_or_else(|e| panic!("{file}: {e}"))
+                .permissions()
+                .mode()
+                & 0o777;
+            assert_eq!(
+                mode, 0o600,
+                "{file} has mode {mode:o}; it holds session ids and must be 600"
+            );
+        }
+    }
+}

@@ -46,6 +46,9 @@ pub fn app_with(settings: &Settings, env: &AppEnv) -> Result<Router, StoreUrlErr
     let trust = ProxyConfig::new(policy).allowed_hosts(env.public_hosts.iter().cloned());
     // TODO: end sessions at `settings.absolute_lifetime` (`hardening::absolute_lifetime`), and
     // keep `Secure` on the cookie that logs out (`hardening::secure_host_cookies`).
+    // TODO: read only the cookie whose name is yours byte for byte
+    // (`hardening::exact_session_cookie`), and refuse state-changing requests from other
+    // origins before any session is touched (`hardening::same_origin_only`).
     Ok(lab_app::router_with(options)
         .layer(sessions)
         .layer(SecureCookieGuardLayer::new())

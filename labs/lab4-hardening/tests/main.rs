@@ -3,6 +3,8 @@
 
 use lab4_hardening as stage_under_test;
 
+#[path = "../../../crates/stage4-secure-store/tests/attacks.rs"]
+mod attacks;
 #[path = "../../../crates/stage4-secure-store/tests/common/mod.rs"]
 mod common;
 #[path = "../../../crates/stage4-secure-store/tests/edge.rs"]

@@ -57,7 +57,13 @@ pub fn app_with(settings: &Settings, env: &AppEnv) -> Result<Router, StoreUrlErr
     Ok(lab_app::router_with(options)
         .layer(middleware::from_fn_with_state(settings.absolute_lifetime, hardening::absolute_lifetime))
         .layer(sessions)
+        // Only a cookie named `__Host-id` byte for byte is the session: a sibling's
+        // `%5F_Host-id` must not be read as it.
+        .layer(middleware::from_fn_with_state("__Host-id", hardening::exact_session_cookie))
         .layer(middleware::map_response(hardening::secure_host_cookies))
+        // Cross-origin writes are refused before any session is touched (SameSite is not a
+        // CSRF defence: a sibling subdomain is same-site).
+        .layer(middleware::from_fn(hardening::same_origin_only))
         .layer(SecureCookieGuardLayer::new())
         .layer(TrustedProxiesLayer::new(trust)))
 }
