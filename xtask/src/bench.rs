@@ -175,8 +175,7 @@ fn rerun_in_release() -> anyhow::Result<ExitCode> {
     eprintln!(
         "Building the xtask in release to measure release code (the first time takes a while)..."
     );
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
+    let status = crate::cargo()
         .current_dir(crate::workspace_root())
         .args(["run", "--release", "--quiet", "-p", "xtask", "--"])
         .args(std::env::args_os().skip(1))
@@ -193,7 +192,7 @@ fn rerun_in_release() -> anyhow::Result<ExitCode> {
 /// Starts one row's lab, logs in, says `ready <https port> <redis port or 0> <cookie>` on
 /// standard output, and serves until standard input closes.
 async fn serve_row(row: Row, backend: BackendArg) -> anyhow::Result<ExitCode> {
-    let certs = LabCerts::persistent(&target_dir().join("lab-ca"))
+    let (certs, _) = LabCerts::persistent(&target_dir().join("lab-ca"))
         .context("preparing the lab's certificates")?;
     let scratch = tempfile::tempdir().context("making a directory for the SQLite file")?;
     let mut redis = None;
@@ -914,8 +913,7 @@ struct Figure {
 /// reads its medians from criterion's `estimates.json`.
 fn run_criterion() -> anyhow::Result<Vec<Figure>> {
     eprintln!("Running the trusted-proxies criterion benchmark...");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
+    let status = crate::cargo()
         .current_dir(crate::workspace_root())
         .args(["bench", "-p", "trusted-proxies", "--bench", "resolve", "--"])
         .args(["--warm-up-time", "1", "--measurement-time", "3"])

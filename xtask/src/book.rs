@@ -5,7 +5,7 @@
 //! must stay out of the xtask's build, or a workshop's first `cargo xtask lab 1` would wait
 //! for them. It is compiled the first time someone builds the book.
 
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use anyhow::Context;
 
@@ -18,8 +18,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut builder = Command::new(cargo);
+    let mut builder = crate::cargo();
     builder.current_dir(crate::workspace_root()).args([
         "run",
         "--quiet",

@@ -1,6 +1,6 @@
 //! `cargo xtask grade N`: run lab N's grading tests on the participant's code, as it is.
 
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use anyhow::Context;
 
@@ -18,7 +18,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "Grading lab {} ({}): `cargo test -p {}`\n",
         lab.number, lab.dir, lab.package
     );
-    let status = Command::new(env!("CARGO"))
+    let status = crate::cargo()
         .args(["test", "--quiet", "--package", lab.package])
         .current_dir(crate::workspace_root())
         .status()

@@ -29,7 +29,8 @@ pub struct Args {
     #[arg(long)]
     port: Option<u16>,
     /// Where stage 4 keeps sessions: `sqlite://FILE`, `redis://HOST:PORT`, or `redis` to start
-    /// a Redis container for this run [default: $LAB_SESSION_STORE, else sqlite://target/lab-sessions.db].
+    /// a Redis container for this run [default: $LAB_SESSION_STORE, else
+    /// sqlite://<target dir>/lab-sessions.db].
     #[arg(long)]
     store: Option<String>,
 }
@@ -57,7 +58,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         BackendArg::Native => Backend::Native,
     };
     let ca_dir = target_dir().join("lab-ca");
-    let certs = LabCerts::persistent(&ca_dir).context("preparing the lab's certificates")?;
+    let (certs, new_ca) =
+        LabCerts::persistent(&ca_dir).context("preparing the lab's certificates")?;
+    if new_ca {
+        println!(
+            "A new lab CA was made ({}): valid 90 days, for *.lab.test and loopback only. \
+             If your browser trusted an earlier one, trust this one instead.\n",
+            ca_dir.join("ca.pem").display()
+        );
+    }
     let port = match args.port {
         Some(0) => None,
         Some(port) => Some(port),
@@ -77,8 +86,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             let url = redis.url();
             (Some(redis), Some(url))
         }
-        other => (None, other),
+        Some(other) => (None, Some(other)),
+        // Stage 4's default: a file in the real target dir, wherever the command runs from.
+        None => (None, Some(default_store())),
     };
+    if stage.number >= 4
+        && let Some(url) = &session_store
+    {
+        check_store(url).await?;
+    }
 
     println!(
         "{}",
@@ -165,7 +181,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             stage.number
         );
     }
-    if let Some(store) = &lab.env().session_store {
+    if let Some(store) = lab
+        .env()
+        .session_store
+        .as_ref()
+        .filter(|_| stage.number >= 4)
+    {
         println!("  Sessions are kept in {store}");
     }
     if !args.once {
@@ -182,9 +203,34 @@ const TITLE: Style = Style::new().bold();
 const MET: Style = AnsiColor::Green.on_default().bold();
 const UNMET: Style = AnsiColor::Red.on_default().bold();
 
-/// Cargo's target directory, where the lab keeps its CA between runs.
+/// Cargo's target directory, where the lab keeps its CA and stage 4's sessions between runs:
+/// the one this very binary was built into (`<target>/debug/xtask`), whatever
+/// `CARGO_TARGET_DIR` or the current folder say.
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.to_owned()))
+        .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from))
         .unwrap_or_else(|| crate::workspace_root().join("target"))
+}
+
+/// Stage 4's sessions when nothing names a store: a SQLite file in the target dir.
+fn default_store() -> String {
+    format!(
+        "sqlite://{}",
+        target_dir().join("lab-sessions.db").display()
+    )
+}
+
+/// Reaches the session store once before serving: a store that cannot be used stops the lab
+/// here, with what to do, instead of answering every request with 503.
+async fn check_store(url: &str) -> anyhow::Result<()> {
+    let store = stage4_secure_store::Store::open(url)?;
+    store.check().await.map_err(|error| {
+        anyhow::anyhow!(
+            "the session store {url} cannot be used: {error}\n  \
+             Name another with `--store sqlite://PATH` or `--store redis://HOST:PORT` (or \
+             LAB_SESSION_STORE), or start a Redis container for this run with `--store redis`."
+        )
+    })
 }

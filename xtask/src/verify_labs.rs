@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -126,7 +126,7 @@ struct Graded {
 
 fn grade(lab: &Lab, workspace: &Path, target: &Path) -> anyhow::Result<Graded> {
     let started = Instant::now();
-    let output = Command::new(env!("CARGO"))
+    let output = crate::cargo()
         .args(["test", "--no-fail-fast", "--package", lab.package])
         .current_dir(workspace)
         .env("CARGO_TARGET_DIR", target)
