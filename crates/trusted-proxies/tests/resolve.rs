@@ -951,10 +951,7 @@ fn a_long_forwarded_line_keeps_the_elements_within_the_budget() {
     assert_eq!(r.client(), ClientAddr::Unknown, "element beyond the budget");
     // A quote opened left of the budget still decides where elements end: this `,` is inside
     // the client's quoted string, so there is no element `for=10.0.0.7` to read.
-    let line = format!(
-        "for=\"{}, for=10.0.0.7",
-        " ".repeat(MAX_HEADER_BYTES)
-    );
+    let line = format!("for=\"{}, for=10.0.0.7", " ".repeat(MAX_HEADER_BYTES));
     let r = run(&config, "10.0.0.1:1", &[("forwarded", &line)]);
     assert_eq!(
         r.client(),
