@@ -80,8 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 println!("     not expected: {plugin}: {summary}");
             }
             println!(
-                "     (nginx/stage{number}.conf; the whole file gixy read: `gixy {}` after `cargo xtask gixy` writes it)",
-                conf.display()
+                "     (nginx/stage{number}.conf, in the frame the harness writes around it: crates/labkit/src/edge/config.rs)"
             );
         }
     }
