@@ -1,7 +1,8 @@
 //! A stage's whole environment: certificates, nginx, the app and a client, started together
 //! and stopped on drop.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::Router;
 pub use lab_app::AppEnv;
@@ -9,7 +10,7 @@ pub use lab_app::AppEnv;
 use crate::app::{self, RunningApp};
 use crate::certs::{LAB_HOST, LOOPBACK, LabCerts};
 use crate::client::LabClient;
-use crate::edge::{Backend, Edge, EdgeSpec, Upstream};
+use crate::edge::{Backend, Edge, EdgeSpec, LabNetwork, Upstream};
 use crate::error::{LabError, Result};
 use crate::transcript::Transcript;
 
@@ -105,8 +106,8 @@ impl Lab {
                 .local_addr()
                 .map_err(LabError::io("reading the app's address"))?;
             env.public_hosts = vec![public_host(addr.port())];
-            let app = RunningApp::serve(listener, build_app(stage, &env)?)?;
-            let client = LabClient::new("http", app.addr(), &certs.ca_pem, transcript.clone())?;
+            let app = RunningApp::serve(vec![listener], build_app(stage, &env)?)?;
+            let client = LabClient::new("http", addr, &certs.ca_pem, transcript.clone())?;
             let apps = vec![app];
             return Ok(Lab {
                 stage: *stage,
@@ -118,18 +119,22 @@ impl Lab {
                 edges: Vec::new(),
             });
         };
-        // In Docker, nginx reaches the host through the bridge, not through 127.0.0.1.
-        let host = match backend {
-            Backend::Docker => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            Backend::Native => LOOPBACK,
+        // In Docker, nginx reaches the host at the gateway of the lab's own network; the app
+        // listens there and on loopback, and nowhere else.
+        let network = match backend {
+            Backend::Docker => Some(Arc::new(LabNetwork::create().await?)),
+            Backend::Native => None,
         };
+        let host = network
+            .as_ref()
+            .map_or(LOOPBACK, |network| network.gateway());
         let mut listeners = Vec::new();
         for _ in 0..replicas.max(1) {
-            listeners.push(app::bind(SocketAddr::new(host, 0)).await?);
+            listeners.push(app::bind_where_the_proxy_reaches(host, 0).await?);
         }
         let app_ports = listeners
             .iter()
-            .map(|listener| listener.local_addr().map(|addr| addr.port()))
+            .map(|listeners| listeners[0].local_addr().map(|addr| addr.port()))
             .collect::<std::io::Result<Vec<u16>>>()
             .map_err(LabError::io("reading the app's address"))?;
         let inner = EdgeSpec {
@@ -137,6 +142,7 @@ impl Lab {
             certs: &certs,
             upstream: Upstream::App(app_ports),
             https_port: if outer_site.is_none() { port } else { None },
+            network: network.clone(),
         };
         let mut edges = vec![Edge::start(backend, inner).await?];
         if let Some(outer_site) = outer_site {
@@ -150,6 +156,7 @@ impl Lab {
                     host_port: next.https_port(),
                 },
                 https_port: port,
+                network: network.clone(),
             };
             edges.push(Edge::start(backend, outer).await?);
         }
@@ -180,14 +187,18 @@ impl Lab {
     /// Stops every app instance and starts new ones on the same ports, as a deploy or a crash
     /// and restart would: what lived only in the app's memory is gone.
     pub async fn restart_app(&mut self) -> Result<()> {
-        let addrs: Vec<SocketAddr> = self.apps.iter().map(RunningApp::addr).collect();
+        let addrs: Vec<Vec<SocketAddr>> =
+            self.apps.iter().map(|app| app.addrs().to_vec()).collect();
         for app in self.apps.drain(..) {
             app.stop().await;
         }
-        for addr in addrs {
-            let listener = app::bind(addr).await?;
+        for addrs in addrs {
+            let mut listeners = Vec::new();
+            for addr in addrs {
+                listeners.push(app::bind(addr).await?);
+            }
             self.apps.push(RunningApp::serve(
-                listener,
+                listeners,
                 build_app(&self.stage, &self.env)?,
             )?);
         }
@@ -208,7 +219,7 @@ impl Lab {
     pub fn new_client(&self) -> Result<LabClient> {
         let (scheme, addr) = match self.front() {
             Some(front) => ("https", front.https_addr()),
-            None => ("http", self.apps[0].addr()),
+            None => ("http", self.app_addr()),
         };
         LabClient::new(scheme, addr, &self.certs.ca_pem, self.transcript.clone())
     }
@@ -216,8 +227,12 @@ impl Lab {
     /// A client that reaches the app *directly*, bypassing nginx, as an attacker on the app's
     /// network would.
     pub fn direct_client(&self) -> Result<LabClient> {
-        let addr = SocketAddr::new(LOOPBACK, self.apps[0].addr().port());
-        LabClient::new("http", addr, &self.certs.ca_pem, self.transcript.clone())
+        LabClient::new(
+            "http",
+            self.app_addr(),
+            &self.certs.ca_pem,
+            self.transcript.clone(),
+        )
     }
 
     /// A plain-HTTP client whose connections go to `addr` (for example an [`Observer`](crate::Observer)).
@@ -230,9 +245,16 @@ impl Lab {
         self.client.origin()
     }
 
-    /// Where the app itself listens (the first instance).
+    /// Where this machine reaches the app itself, bypassing nginx (the first instance, on
+    /// loopback).
     pub fn app_addr(&self) -> SocketAddr {
-        SocketAddr::new(LOOPBACK, self.apps[0].addr().port())
+        SocketAddr::new(LOOPBACK, self.apps[0].port())
+    }
+
+    /// Every address the app listens on (the first instance): loopback, and with Docker the
+    /// gateway of the lab's network, where nginx connects.
+    pub fn app_listen_addrs(&self) -> &[SocketAddr] {
+        self.apps[0].addrs()
     }
 
     /// What the app was told about where it runs.

@@ -12,6 +12,7 @@ async fn start_broken(backend: Backend) -> LabError {
         certs: LabCerts::shared().expect("lab certificates"),
         upstream: Upstream::App(vec![9]),
         https_port: None,
+        network: None,
     };
     match Edge::start(backend, spec).await {
         Ok(_) => panic!("nginx ({backend:?}) should refuse a site with an unknown directive"),

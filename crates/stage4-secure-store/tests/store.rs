@@ -100,34 +100,46 @@ async fn the_sqlite_store_knows_what_it_holds() {
 
 /// Expired sessions do not pile up: every anonymous visitor who counts creates a row, and the
 /// store deletes the expired ones on a new session once the sweep interval has passed.
+///
+/// No clock is raced: one handle, whose interval never passes during the test, writes 300
+/// sessions that are already expired; a second handle on the same file, whose interval is
+/// zero, creates one more and must sweep them.
 #[tokio::test]
 async fn the_sqlite_store_deletes_expired_sessions() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = SqliteStore::open(&dir.path().join("sessions.db"))
+    let path = dir.path().join("sessions.db");
+    let hour = std::time::Duration::from_secs(3600);
+    let writer = SqliteStore::open(&path)
         .expect("a store")
-        .with_cleanup_every(std::time::Duration::from_secs(1));
+        .with_cleanup_every(hour);
     let record = |expires_in: Duration| Record {
         id: Id::default(),
         data: HashMap::new(),
         expiry_date: OffsetDateTime::now_utc() + expires_in,
     };
-    // The first create sweeps an empty table; the 300 after it fall within the interval.
+    // The first create sweeps an empty table; the 300 after it fall within the hour.
     for _ in 0..300 {
-        store
-            .create(&mut record(Duration::seconds(1)))
+        writer
+            .create(&mut record(Duration::seconds(-1)))
             .await
             .expect("create");
     }
-    assert_eq!(store.record_count().await.expect("count"), 300);
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let mut live = record(Duration::hours(1));
-    store.create(&mut live).await.expect("create");
     assert_eq!(
-        store.record_count().await.expect("count"),
+        writer.record_count().await.expect("count"),
+        300,
+        "within the sweep interval, nothing is deleted"
+    );
+    let sweeper = SqliteStore::open(&path)
+        .expect("a second handle")
+        .with_cleanup_every(std::time::Duration::ZERO);
+    let mut live = record(Duration::hours(1));
+    sweeper.create(&mut live).await.expect("create");
+    assert_eq!(
+        sweeper.record_count().await.expect("count"),
         1,
         "the 300 expired sessions should have been deleted when a new one was created after the sweep interval; only the new one remains"
     );
-    assert!(store.contains(&live.id).await.expect("query"));
+    assert!(sweeper.contains(&live.id).await.expect("query"));
 }
 
 /// Session ids are bearer credentials: the database and SQLite's `-wal` and `-shm` files are

@@ -3,14 +3,16 @@
 use std::time::Duration;
 
 use testcontainers::core::logs::LogFrame;
-use testcontainers::core::{Host, IntoContainerPort, WaitFor};
+use testcontainers::core::{IntoContainerPort, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use testcontainers::core::client::docker_client_instance;
 
+use super::network::LabNetwork;
 use super::{Edge, EdgeSpec, Logs, Running, Upstream, render_main};
 use crate::error::{LabError, Result};
 use crate::images;
@@ -22,10 +24,15 @@ const READY: &str = "start worker process";
 
 pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
     let image = images::nginx().await?;
+    let network = match &spec.network {
+        Some(network) => Arc::clone(network),
+        None => Arc::new(LabNetwork::create().await?),
+    };
     let upstreams: Vec<String> = match &spec.upstream {
+        // The app listens on the network's gateway: the host's address on the lab's network.
         Upstream::App(ports) => ports
             .iter()
-            .map(|port| format!("host.docker.internal:{port}"))
+            .map(|port| format!("{}:{port}", network.gateway()))
             .collect(),
         Upstream::Edge {
             address,
@@ -47,9 +54,7 @@ pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
         .with_exposed_port(80.tcp())
         .with_wait_for(WaitFor::message_on_stderr(READY))
         .with_cmd(["nginx", "-e", "stderr", "-c", "/etc/nginx/nginx.conf"])
-        // The implicit network breaks `get_bridge_ip_address` on Docker 20.10 (FIELD-NOTES).
-        .with_network("bridge")
-        .with_host("host.docker.internal", Host::HostGateway)
+        .with_network(network.name())
         .with_copy_to("/etc/nginx/nginx.conf", main.into_bytes())
         .with_label("org.secure-sessions-lab.role", "edge")
         .with_startup_timeout(Duration::from_secs(30))
@@ -73,10 +78,12 @@ pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
     })?;
     let https_port = container.get_host_port_ipv4(443.tcp()).await?;
     let http_port = container.get_host_port_ipv4(80.tcp()).await?;
-    let app_sees = container.get_bridge_ip_address().await?;
-    let sees_clients_as = bridge_gateway(container.id()).await?;
+    let app_sees = address_on(container.id(), network.name()).await?;
+    // Published ports are relayed from the gateway of the container's network.
+    let sees_clients_as = network.gateway();
     Ok(Edge {
         running: Running::Docker(Box::new(container)),
+        network: Some(network),
         https_port,
         http_port,
         app_sees,
@@ -85,11 +92,11 @@ pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
     })
 }
 
-/// The gateway of the container's bridge network: where Docker relays published ports from.
-async fn bridge_gateway(id: &str) -> Result<IpAddr> {
+/// The container's address on `network`: where nginx connects to the app from.
+async fn address_on(id: &str, network: &str) -> Result<IpAddr> {
     let missing = |what: &str| LabError::Unexpected {
         url: format!("container {id}"),
-        detail: format!("no {what}"),
+        detail: format!("no {what} on network {network}"),
     };
     let docker = docker_client_instance()
         .await
@@ -101,13 +108,11 @@ async fn bridge_gateway(id: &str) -> Result<IpAddr> {
             url: format!("container {id}"),
             detail: e.to_string(),
         })?;
-    let gateway = inspected
+    let address = inspected
         .network_settings
         .and_then(|settings| settings.networks)
-        .and_then(|mut networks| networks.remove("bridge"))
-        .and_then(|bridge| bridge.gateway)
-        .ok_or_else(|| missing("bridge gateway"))?;
-    gateway
-        .parse()
-        .map_err(|_| missing("parseable bridge gateway"))
+        .and_then(|mut networks| networks.remove(network))
+        .and_then(|endpoint| endpoint.ip_address)
+        .ok_or_else(|| missing("address"))?;
+    address.parse().map_err(|_| missing("parseable address"))
 }

@@ -3,9 +3,12 @@
 mod config;
 mod docker;
 mod native;
+mod network;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
+
+pub use network::{LabNetwork, NETWORK_LABEL};
 
 pub use config::{native_site, render_main};
 pub use native::{check_config, nginx_binary as native_nginx_binary, write_config};
@@ -81,6 +84,9 @@ pub struct EdgeSpec<'a> {
     pub upstream: Upstream,
     /// The loopback port for HTTPS; `None` picks a free one.
     pub https_port: Option<u16>,
+    /// The Docker network to join (shared by the proxies of a chain); `None` makes one for
+    /// this edge. The native backend ignores it.
+    pub network: Option<Arc<LabNetwork>>,
 }
 
 impl EdgeSpec<'_> {
@@ -123,7 +129,10 @@ pub enum Upstream {
 
 /// A running nginx.
 pub struct Edge {
+    // Field order is drop order: the container goes before its network.
     running: Running,
+    #[expect(dead_code, reason = "held so that the network outlives the container")]
+    network: Option<Arc<LabNetwork>>,
     https_port: u16,
     http_port: u16,
     app_sees: IpAddr,

@@ -103,6 +103,7 @@ pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
     };
     wait_ready(process, &logs).await.map(|running| Edge {
         running: Running::Native(running),
+        network: None,
         https_port,
         http_port,
         app_sees: IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -153,6 +154,7 @@ pub fn write_config(site: &str) -> Result<tempfile::TempDir> {
         certs: crate::certs::LabCerts::shared()?,
         upstream: Upstream::App(vec![9]),
         https_port: Some(443),
+        network: None,
     };
     write_prefix(&spec, site.to_owned(), 443)
 }
