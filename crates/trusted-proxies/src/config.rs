@@ -39,11 +39,12 @@ pub(crate) struct AllowedHost {
 /// ```
 /// use trusted_proxies::{ProxyConfig, Scheme, TrustPolicy};
 ///
-/// // nginx on the Docker bridge terminates TLS and speaks plain HTTP to the app.
-/// let config = ProxyConfig::new(TrustPolicy::parse("172.17.0.0/16")?)
+/// // nginx terminates TLS and speaks plain HTTP to the app. Its address comes from the
+/// // deployment's configuration (192.0.2.10 is a documentation address, RFC 5737).
+/// let config = ProxyConfig::new(TrustPolicy::parse("192.0.2.10")?)
 ///     .connection_scheme(Scheme::Http)
 ///     .allowed_hosts(["app.lab.test", "app.lab.test:8443"]);
-/// assert!(config.policy().trusts("172.17.0.2".parse()?));
+/// assert!(config.policy().trusts("192.0.2.10".parse()?));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug)]

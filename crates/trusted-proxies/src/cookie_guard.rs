@@ -303,10 +303,11 @@ fn warn(limiter: &RateLimiter, insecure: Insecure, stripped: &[String]) {
             help = HELP,
             "dropped Secure cookie(s) `{cookie}`: the request is {scheme} as far as the app can \
              tell, because the app does not trust its peer {peer}, the proxy that terminates \
-             TLS, so that proxy's X-Forwarded-Proto is ignored. Configure a TrustPolicy naming \
-             that proxy (e.g. TrustPolicy::parse(\"{peer_ip}\")); a browser would discard this \
-             cookie and every request would start a new session ({suppressed} similar warnings \
-             suppressed)",
+             TLS, so that proxy's X-Forwarded-Proto is ignored. If {peer_ip} is that proxy, give \
+             the TrustPolicy the addresses your deployment assigns it, from configuration (in \
+             the lab: env.proxy_addresses), not this literal address, which changes when the \
+             proxy moves; a browser would discard this cookie and every request would start a \
+             new session ({suppressed} similar warnings suppressed)",
             peer_ip = peer.ip().map_or_else(|| "<proxy address>".to_owned(), |ip| ip.to_string()),
         ),
         Some((scheme, peer, true)) => tracing::warn!(

@@ -35,8 +35,10 @@
 //! }
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! // nginx terminates TLS and reaches the app from the Docker bridge.
-//! let policy: TrustPolicy = "loopback, 172.17.0.0/16".parse()?;
+//! // Where the proxies are is the deployment's configuration, not code: here the addresses
+//! // the TLS-terminating nginx connects from, in an environment variable.
+//! let proxies = std::env::var("TRUSTED_PROXIES").unwrap_or_else(|_| "loopback".into());
+//! let policy: TrustPolicy = proxies.parse()?;
 //! let config = ProxyConfig::new(policy).allowed_hosts(["app.lab.test"]);
 //!
 //! let app = Router::new()

@@ -22,8 +22,9 @@ use crate::cidr::{Cidr, CidrSet};
 /// ```
 /// use trusted_proxies::TrustPolicy;
 ///
-/// let policy: TrustPolicy = "loopback, 172.17.0.0/16".parse()?;
-/// assert!(policy.trusts("172.17.0.2".parse()?));
+/// // Documentation addresses (RFC 5737): yours come from the deployment's configuration.
+/// let policy: TrustPolicy = "loopback, 192.0.2.0/24".parse()?;
+/// assert!(policy.trusts("192.0.2.10".parse()?));
 /// assert!(policy.trusts("::ffff:127.0.0.1".parse()?)); // IPv4-mapped is folded
 /// assert!(!policy.trusts("203.0.113.9".parse()?));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -56,7 +57,7 @@ enum Kind {
 pub enum PolicyError {
     /// The string held nothing but whitespace.
     #[error(
-        "the trust policy is empty: name the proxies to trust (for example `loopback, 172.17.0.0/16`), or use `none`"
+        "the trust policy is empty: name the addresses your proxies connect from, as your deployment configures them (for example `loopback`, or a list read from the environment), or use `none`"
     )]
     Empty,
     /// A list had an empty entry, such as `loopback,,10.0.0.0/8` or a trailing comma.
@@ -150,7 +151,7 @@ impl TrustPolicy {
     /// Parses a comma-separated list of addresses, CIDR ranges and named ranges, like
     /// proxy-addr / Express:
     ///
-    /// * `172.17.0.2`, `::1`, `[::1]`: one address;
+    /// * `192.0.2.10`, `::1`, `[::1]`: one address;
     /// * `10.0.0.0/8`, `fd00::/8`, `10.0.0.0/255.0.0.0`: a range (host bits are ignored);
     /// * `loopback` (`127.0.0.0/8`, `::1`), `linklocal` (`169.254.0.0/16`, `fe80::/10`),
     ///   `uniquelocal` (`10.0.0.0/8`, `172.16.0.0/12`, `192.168.0.0/16`, `fc00::/7`).
@@ -165,7 +166,7 @@ impl TrustPolicy {
     ///
     /// ```
     /// # use trusted_proxies::TrustPolicy;
-    /// let p = TrustPolicy::parse("loopback, 10.0.0.0/8, 172.17.0.2, ::1, uniquelocal")?;
+    /// let p = TrustPolicy::parse("loopback, 10.0.0.0/8, 192.0.2.10, ::1, uniquelocal")?;
     /// assert!(p.trusts("10.20.30.40".parse()?));
     /// assert_eq!(TrustPolicy::parse("2")?, TrustPolicy::hops(2));
     /// assert!(TrustPolicy::parse("loopback, nginx").is_err());
@@ -208,10 +209,11 @@ impl TrustPolicy {
     /// use std::net::IpAddr;
     /// use trusted_proxies::TrustPolicy;
     ///
-    /// let nginx: IpAddr = "172.17.0.2".parse()?;
+    /// // Where nginx is: from the deployment's configuration (a documentation address here).
+    /// let nginx: IpAddr = "192.0.2.10".parse()?;
     /// let policy = TrustPolicy::from_addrs([nginx]);
     /// assert!(policy.trusts(nginx));
-    /// assert!(!policy.trusts("172.17.0.3".parse()?));
+    /// assert!(!policy.trusts("192.0.2.11".parse()?));
     /// assert!(TrustPolicy::from_addrs([]).is_none());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
