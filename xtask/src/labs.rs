@@ -67,19 +67,43 @@ pub const LABS: &[Lab] = &[
         dir: "labs/lab2-nginx",
         edits: &["nginx.conf"],
         hints: &[
-            "Run `cargo xtask lab 2`: what does nginx say about your config, and what does the client say about the TLS handshake?",
+            "Run `cargo xtask lab 2 --mine`: what does nginx say about your config, and what does the client say about the TLS handshake?",
             "`ssl on;` no longer exists in current nginx: TLS goes on the listen line. Which protocols does OpenSSL 3 still speak?",
             "X-Forwarded-For: should the edge append to what the client sent, or replace it? Book: book/src/stage-2.md and the recipe chapter",
         ],
         starter_fails: &[
             "login_behind_proxy_loses_the_session",
             "the_edge_overwrites_x_forwarded_for",
+            "the_config_passes_nginx_t_without_a_warning",
+            "the_config_enables_only_tls_1_2_and_1_3",
         ],
-        mistakes: &[Mistake {
-            name: "appended-x-forwarded-for",
-            fails: "the_edge_overwrites_x_forwarded_for",
-            message: "$proxy_add_x_forwarded_for",
-        }],
+        mistakes: &[
+            Mistake {
+                name: "appended-x-forwarded-for",
+                fails: "the_edge_overwrites_x_forwarded_for",
+                message: "$proxy_add_x_forwarded_for",
+            },
+            Mistake {
+                name: "no-forwarded-proto",
+                fails: "the_edge_tells_the_app_the_scheme_and_host",
+                message: "proxy_set_header X-Forwarded-Proto $scheme",
+            },
+            Mistake {
+                name: "ssl-on",
+                fails: "the_config_enables_only_tls_1_2_and_1_3",
+                message: "`ssl on` was removed in nginx 1.25.1",
+            },
+            Mistake {
+                name: "old-tls",
+                fails: "the_config_enables_only_tls_1_2_and_1_3",
+                message: "TLSv1, TLSv1.1 are broken or deprecated",
+            },
+            Mistake {
+                name: "recipe-ciphers",
+                fails: "the_edge_refuses_cbc_suites",
+                message: "nginx agreed to a CBC suite",
+            },
+        ],
     },
     Lab {
         number: 3,
@@ -97,11 +121,28 @@ pub const LABS: &[Lab] = &[
             "app_sees_the_client_address_not_nginx",
             "absolute_urls_say_https_with_the_public_host_and_port",
         ],
-        mistakes: &[Mistake {
-            name: "trust-everything",
-            fails: "forged_forwarded_proto_from_outside_is_ignored",
-            message: "trusting everyone",
-        }],
+        mistakes: &[
+            Mistake {
+                name: "trust-everything",
+                fails: "forged_forwarded_proto_from_outside_is_ignored",
+                message: "CAUSE: the app trusts too widely",
+            },
+            Mistake {
+                name: "hop-count",
+                fails: "forged_forwarded_proto_from_outside_is_ignored",
+                message: "a hop count such as `hops(1)`",
+            },
+            Mistake {
+                name: "hard-coded-network",
+                fails: "login_behind_trusted_proxy_keeps_the_session",
+                message: "CAUSE: the app does not trust nginx",
+            },
+            Mistake {
+                name: "hard-coded-address",
+                fails: "login_behind_trusted_proxy_keeps_the_session",
+                message: "CAUSE: the app does not trust nginx",
+            },
+        ],
     },
     Lab {
         number: 4,
@@ -114,6 +155,9 @@ pub const LABS: &[Lab] = &[
             "A planted id must not survive login: look at `AppOptions`. And `hardening::absolute_lifetime` is a middleware taking the lifetime as its state. Book: book/src/stage-4.md",
             "Does SameSite=Lax stop a form on another site from logging your visitor in as someone else? Does it stop a sibling subdomain, which is the same site? `hardening::same_origin_only` goes outside the session layer, inside the trust layer (it needs the origin).",
             "A sibling subdomain cannot set `__Host-id`, but it can set `%5F_Host-id`. What name does tower-cookies read for it? `hardening::exact_session_cookie` takes your cookie's name as its state. Book: book/src/stage-4.md",
+            "Two `Duration`s: `Settings` holds `std::time::Duration`, tower-sessions' `Expiry::OnInactivity` takes `time::Duration` (the `time` crate). `time::Duration::try_from(std_duration)` converts.",
+            "Which `axum::middleware` helper? A function that sees the request and calls `next` is `from_fn` (`from_fn_with_state` when it takes a value, like the lifetime or the cookie name); one that only rewrites the response, like `hardening::secure_host_cookies`, is `map_response`.",
+            "Layer order: `Router::layer` wraps what came before, so the last `.layer(...)` runs first. From the outside in: `TrustedProxiesLayer`, `SecureCookieGuardLayer`, `same_origin_only`, `secure_host_cookies`, `exact_session_cookie`, the `SessionManagerLayer`, then `absolute_lifetime` (it needs the session). If the first failure is about HSTS or a 403, look at the order before anything else.",
         ],
         starter_fails: &[
             "the_session_cookie_is_host_prefixed_secure_httponly_and_lax",

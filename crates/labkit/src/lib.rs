@@ -23,8 +23,10 @@ pub mod error;
 pub mod images;
 pub mod lab;
 pub mod observer;
+pub mod openssl;
 pub mod redis;
 pub mod transcript;
+pub mod trust;
 pub mod walkthrough;
 
 pub use certs::{LAB_HOST, LabCerts};

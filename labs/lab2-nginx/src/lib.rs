@@ -5,7 +5,7 @@
 //! (and that nobody outside can forge). The app below is stage 2's and trusts no proxy yet,
 //! so the session will still be lost: that is the point of stage 2.
 //!
-//! Try it: `cargo xtask lab 2`. Grade it: `cargo xtask grade 2`. Stuck? `cargo xtask hint 2`.
+//! Try it: `cargo xtask lab 2 --mine`. Grade it: `cargo xtask grade 2`. Stuck? `cargo xtask hint 2`.
 
 /// This lab's stage.
 pub const NUMBER: u8 = 2;

@@ -2,6 +2,7 @@
 
 mod config;
 mod docker;
+pub mod lint;
 mod native;
 mod network;
 
