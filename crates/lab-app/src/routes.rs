@@ -51,6 +51,13 @@ pub struct Me {
     pub client_ip: Option<IpAddr>,
     /// `http` or `https`, as the app sees it.
     pub scheme: String,
+    /// The TCP peer (the proxy, or a client that came around it): where every trust decision
+    /// starts.
+    #[serde(default)]
+    pub peer: String,
+    /// Whether the app's trust policy trusts that peer, and so reads its forwarding headers.
+    #[serde(default)]
+    pub peer_trusted: bool,
     /// The origin the app would put in absolute URLs, if it has a usable host.
     pub origin: Option<String>,
     /// The `X-Forwarded-For` the app received, verbatim: what the proxies (or a forger) claim.
@@ -170,6 +177,11 @@ async fn me(visitor: Visitor, view: Resolved, headers: HeaderMap) -> Result<Json
         counter: visitor.counter().await?,
         client_ip: view.client_ip(),
         scheme: view.scheme().to_string(),
+        peer: match view.peer() {
+            trusted_proxies::Peer::Tcp(addr) => addr.ip().to_string(),
+            other => other.to_string(),
+        },
+        peer_trusted: view.peer_trusted(),
         origin: view.origin(),
         x_forwarded_for,
         forwarding_headers,

@@ -5,6 +5,7 @@
 #[allow(unused_imports, reason = "not every claims file names the stage")]
 use crate::stage_under_test;
 
+use labkit::trust::assert_nginx_is_trusted;
 use labkit::walkthrough::follow_redirects;
 use labkit::{Lab, LabOptions, Result, Stage};
 use trusted_proxies::TrustPolicy;
@@ -18,6 +19,7 @@ fn stage() -> Stage {
 #[tokio::test]
 async fn login_behind_trusted_proxy_keeps_the_session() -> Result<()> {
     let lab = Lab::start(&stage()).await?;
+    assert_nginx_is_trusted(&lab).await?;
     let login = lab.client().log_in("alice").await?;
     let cookie = login.set_cookies().into_iter().find(|c| c.name() == "id");
     let Some(cookie) = cookie else {
@@ -53,6 +55,7 @@ async fn login_behind_trusted_proxy_keeps_the_session() -> Result<()> {
 #[tokio::test]
 async fn https_only_route_answers_without_a_loop() -> Result<()> {
     let lab = Lab::start(&stage()).await?;
+    assert_nginx_is_trusted(&lab).await?;
     let hops = follow_redirects(lab.client(), "/account", 5).await?;
     let statuses: Vec<_> = hops.iter().map(|hop| hop.status).collect();
     assert!(
@@ -67,6 +70,7 @@ async fn https_only_route_answers_without_a_loop() -> Result<()> {
 #[tokio::test]
 async fn app_sees_the_client_address_not_nginx() -> Result<()> {
     let lab = Lab::start(&stage()).await?;
+    assert_nginx_is_trusted(&lab).await?;
     let me = lab.client().me().await?;
     let (you, nginx) = (
         lab.client_address(),
@@ -85,6 +89,7 @@ async fn app_sees_the_client_address_not_nginx() -> Result<()> {
 #[tokio::test]
 async fn absolute_urls_say_https_with_the_public_host_and_port() -> Result<()> {
     let lab = Lab::start(&stage()).await?;
+    assert_nginx_is_trusted(&lab).await?;
     let private = lab.client().get("/private").await?;
     let expected = format!("{}/login?next=%2Fprivate", lab.origin());
     assert_eq!(
@@ -100,6 +105,7 @@ async fn absolute_urls_say_https_with_the_public_host_and_port() -> Result<()> {
 #[tokio::test]
 async fn the_walkthrough_meets_every_expectation() -> Result<()> {
     let lab = Lab::start(&stage()).await?;
+    assert_nginx_is_trusted(&lab).await?;
     let steps = labkit::walkthrough::walk(&lab, &mut |_| {}).await?;
     let unmet: Vec<String> = steps
         .iter()

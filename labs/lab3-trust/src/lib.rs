@@ -5,7 +5,7 @@
 //! HTTP from nginx. Choose the trust policy: the app must believe its nginx, and must not
 //! believe anyone who talks to it directly.
 //!
-//! Try it: `cargo xtask lab 3`. Grade it: `cargo xtask grade 3`. Stuck? `cargo xtask hint 3`.
+//! Try it: `cargo xtask lab 3 --mine`. Grade it: `cargo xtask grade 3`. Stuck? `cargo xtask hint 3`.
 
 use axum::Router;
 use lab_app::AppEnv;
