@@ -1,6 +1,8 @@
-//! The lab's story, told the same way for every stage: what a user does, and what a correctly
-//! deployed app should do in return. `cargo xtask lab N` runs it and marks each expectation as
-//! met or not; stage 2 fails most of them, stage 3 meets them all.
+//! The lab's story, told the same way for every stage: what a user does, and what this stage
+//! is meant to do in return. Stage 2 is meant to lose the session (that is its lesson), so its
+//! expectations say so; a ✘ always means "not what this stage should do". `cargo xtask lab N`
+//! runs it; every finished stage meets all of its expectations. Stage 4's story adds the
+//! attacks its hardening stops.
 
 use lab_app::Me;
 use reqwest::Method;
@@ -36,9 +38,13 @@ pub async fn walk(lab: &Lab, on_step: &mut dyn FnMut(&Step)) -> Result<Vec<Step>
     if let Err(error) = tell(&mut story).await {
         let mark = story.mark();
         story.check(
-            "the app answers every step of the story",
+            Expect {
+                does: "the app answers every step of the story",
+                does_not: "",
+                stages: ALL,
+            },
             false,
-            error.to_string(),
+            crate::client::error_chain(&error),
             mark,
         );
     }
@@ -60,7 +66,11 @@ async fn tell(story: &mut Story<'_>) -> Result<()> {
     // Whatever its name: `id` in stages 1-3, `__Host-id` in stage 4.
     let cookie = login.set_cookies().into_iter().next();
     story.check(
-        "logging in sets a session cookie",
+        Expect {
+            does: "logging in sets a session cookie",
+            does_not: "logging in sets no session cookie: the app believes it is on plain HTTP and withholds its Secure cookie",
+            stages: ALL_BUT_2,
+        },
         cookie.is_some(),
         match &cookie {
             Some(c) => format!("Set-Cookie: {c}"),
@@ -72,7 +82,11 @@ async fn tell(story: &mut Story<'_>) -> Result<()> {
     let mark = story.mark();
     let me = client.me().await?;
     story.check(
-        "the next request knows who you are",
+        Expect {
+            does: "the next request knows who you are",
+            does_not: "the next request does not know you: the session is lost, as the recipe's setup loses it",
+            stages: ALL_BUT_2,
+        },
         me.user.as_deref() == Some("alice"),
         format!("/me says user = {:?}", me.user),
         mark,
@@ -82,7 +96,11 @@ async fn tell(story: &mut Story<'_>) -> Result<()> {
     client.count().await?;
     let second = client.count().await?;
     story.check(
-        "the session keeps counting (1, 2, ...)",
+        Expect {
+            does: "the session keeps counting (1, 2, ...)",
+            does_not: "the count starts again at 1: every request gets a new session",
+            stages: ALL_BUT_2,
+        },
         second == 2,
         format!("the second count answered {second}"),
         mark,
@@ -91,7 +109,12 @@ async fn tell(story: &mut Story<'_>) -> Result<()> {
     let mark = story.mark();
     let secure = cookie.as_ref().and_then(|c| c.secure()).unwrap_or(false);
     story.check(
-        "the session cookie is marked Secure (never sent over plain HTTP)",
+        Expect {
+            does: "the session cookie is marked Secure (never sent over plain HTTP)",
+            does_not: "no Secure session cookie reaches the browser (stage 1: there is no HTTPS \
+                       for it; stage 2: the app withholds it)",
+            stages: FROM_3,
+        },
         secure,
         match &cookie {
             Some(c) if secure => format!("{} has Secure", c.name()),
@@ -104,13 +127,22 @@ async fn tell(story: &mut Story<'_>) -> Result<()> {
         mark,
     );
     story.check(
-        "the app sees the request as HTTPS",
+        Expect {
+            does: "the app sees the request as HTTPS",
+            does_not: "the app sees the request as plain HTTP (stage 1: it is; stage 2: it does \
+                       not believe nginx's X-Forwarded-Proto)",
+            stages: FROM_3,
+        },
         me.scheme == "https",
         format!("/me says scheme = {}", me.scheme),
         mark,
     );
     story.check(
-        "the app sees your address, not a proxy's",
+        Expect {
+            does: "the app sees your address, not a proxy's",
+            does_not: "the app sees nginx's address, not yours",
+            stages: ALL_BUT_2,
+        },
         me.client_ip == Some(you),
         match me.client_ip {
             Some(ip) if proxies.contains(&ip) => {
@@ -123,7 +155,7 @@ async fn tell(story: &mut Story<'_>) -> Result<()> {
     );
 
     let mark = story.mark();
-    let (met, observed) = match follow_redirects(client, "/account", 5).await {
+    let (answered, observed) = match follow_redirects(client, "/account", 5).await {
         Ok(hops) => {
             let last = hops.last().expect("at least one exchange");
             let observed = if last.status.is_redirection() {
@@ -141,8 +173,13 @@ async fn tell(story: &mut Story<'_>) -> Result<()> {
         ),
     };
     story.check(
-        "the HTTPS-only page answers, without a redirect loop",
-        met,
+        Expect {
+            does: "the HTTPS-only page answers, without a redirect loop",
+            does_not: "the HTTPS-only page cannot be reached (stage 1: there is no HTTPS; \
+                       stage 2: it redirects to itself, in a loop)",
+            stages: FROM_3,
+        },
+        answered,
         observed,
         mark,
     );
@@ -152,7 +189,11 @@ async fn tell(story: &mut Story<'_>) -> Result<()> {
     let private = anonymous.get("/private").await?;
     let location = private.location().unwrap_or("");
     story.check(
-        "absolute URLs point back where you are",
+        Expect {
+            does: "absolute URLs point back where you are",
+            does_not: "absolute URLs point to http://, not where you are",
+            stages: ALL_BUT_2,
+        },
         location.starts_with(&format!("{}/", lab.origin())),
         format!("Location: {location} (you are on {})", lab.origin()),
         mark,
@@ -163,7 +204,11 @@ async fn tell(story: &mut Story<'_>) -> Result<()> {
     client.log_out().await?;
     let after = client.me().await?;
     story.check(
-        "logging out ends the session",
+        Expect {
+            does: "logging out ends the session",
+            does_not: "there is no session for logging out to end",
+            stages: ALL_BUT_2,
+        },
         before.user.is_some() && after.user.is_none(),
         match before.user {
             None => "there was no session to end: you were never logged in".to_owned(),
@@ -181,7 +226,11 @@ async fn tell(story: &mut Story<'_>) -> Result<()> {
     let direct = lab.direct_client()?;
     let seen = me_with(&direct, &forged).await?;
     story.check(
-        "a forged X-Forwarded-Proto/-For sent straight to the app is not believed",
+        Expect {
+            does: "a forged X-Forwarded-Proto/-For sent straight to the app is not believed",
+            does_not: "",
+            stages: ALL,
+        },
         seen.scheme == "http" && seen.client_ip != FORGED_IP.parse().ok(),
         format!(
             "/me says scheme = {}, client_ip = {:?}",
@@ -193,7 +242,11 @@ async fn tell(story: &mut Story<'_>) -> Result<()> {
     let mark = story.mark();
     let seen = me_with(client, &forged[1..]).await?;
     story.check(
-        "a forged X-Forwarded-For sent through the proxy is not believed",
+        Expect {
+            does: "a forged X-Forwarded-For sent through the proxy is not believed",
+            does_not: "",
+            stages: ALL,
+        },
         seen.client_ip != FORGED_IP.parse().ok(),
         format!(
             "/me says client_ip = {:?} (forged: {FORGED_IP})",
@@ -201,8 +254,132 @@ async fn tell(story: &mut Story<'_>) -> Result<()> {
         ),
         mark,
     );
+
+    if story.stage() >= 4 {
+        harden(story).await?;
+    }
     Ok(())
 }
+
+/// Stage 4's hardening, probed the way an attacker would.
+async fn harden(story: &mut Story<'_>) -> Result<()> {
+    let lab = story.lab;
+    const FROM_4: &[u8] = &[4];
+
+    let mark = story.mark();
+    let visitor = lab.new_client()?;
+    let counted = visitor.post_form("/count", &[]).await?;
+    let before = counted.set_cookies().first().map(|c| c.value().to_owned());
+    let login = visitor.log_in("alice").await?;
+    let cookie = login.set_cookies().into_iter().next();
+    let attributes = cookie.as_ref().map(|c| {
+        (
+            c.name().to_owned(),
+            c.http_only() == Some(true),
+            c.same_site() == Some(cookie::SameSite::Lax),
+            c.path() == Some("/") && c.domain().is_none(),
+        )
+    });
+    story.check(
+        Expect {
+            does: "the session cookie is `__Host-id`: HttpOnly, SameSite=Lax, no Domain, Path=/",
+            does_not: "",
+            stages: FROM_4,
+        },
+        attributes
+            .as_ref()
+            .is_some_and(|(name, http_only, lax, host)| {
+                name == "__Host-id" && *http_only && *lax && *host
+            }),
+        match &cookie {
+            Some(c) => format!("Set-Cookie: {c}"),
+            None => "logging in set no cookie".into(),
+        },
+        mark,
+    );
+    let after = cookie.as_ref().map(|c| c.value().to_owned());
+    story.check(
+        Expect {
+            does: "logging in gives a new session id (a planted id stays anonymous)",
+            does_not: "",
+            stages: FROM_4,
+        },
+        before.is_some() && after.is_some() && before != after,
+        match (&before, &after) {
+            (None, _) => "counting before login set no cookie to compare".to_owned(),
+            (Some(_), None) => "logging in set no new cookie: the id was kept".to_owned(),
+            (Some(b), Some(a)) if a == b => "the id is the same before and after login".to_owned(),
+            _ => "the id changed at login".to_owned(),
+        },
+        mark,
+    );
+
+    let mark = story.mark();
+    let mallory = lab.new_client()?;
+    let request = mallory
+        .request(Method::POST, "/login")
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("username", "mallory")]);
+    let forged_login = mallory.send(request).await?;
+    story.check(
+        Expect {
+            does: "a login form posted from another site is refused (login CSRF)",
+            does_not: "",
+            stages: FROM_4,
+        },
+        forged_login.status.as_u16() == 403,
+        format!(
+            "{} ({} session cookie)",
+            forged_login.status,
+            if forged_login.set_cookies().is_empty() {
+                "no"
+            } else {
+                "a"
+            }
+        ),
+        mark,
+    );
+
+    let mark = story.mark();
+    let alice = story.lab.new_client()?;
+    let logged_in = alice.log_in("alice").await?;
+    let stolen = logged_in
+        .set_cookies()
+        .first()
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    let sibling = lab.new_client()?;
+    let request = sibling
+        .request(Method::GET, "/me")
+        .header("cookie", format!("%5F_Host-id={stolen}"));
+    let seen: Me = sibling.send(request).await?.json()?;
+    story.check(
+        Expect {
+            does: "a cookie named `%5F_Host-id` (which a sibling subdomain can set) is not taken for the session",
+            does_not: "",
+            stages: FROM_4,
+        },
+        seen.user.is_none(),
+        format!("/me with `Cookie: %5F_Host-id=<alice's id>` says user = {:?}", seen.user),
+        mark,
+    );
+    Ok(())
+}
+
+/// What a step checks, worded for the stages meant to do it and for those that, by design,
+/// do not: stage 2 loses the session because that is its lesson, so a ✘ there would say
+/// "broken" about a stage that works as intended.
+struct Expect {
+    does: &'static str,
+    does_not: &'static str,
+    /// The stages meant to do it (stages after 4 count as 4).
+    stages: &'static [u8],
+}
+
+const ALL: &[u8] = &[1, 2, 3, 4];
+const ALL_BUT_2: &[u8] = &[1, 3, 4];
+const FROM_3: &[u8] = &[3, 4];
 
 /// An address from the documentation range (RFC 5737): what a forger claims to be.
 pub const FORGED_IP: &str = "203.0.113.66";
@@ -246,11 +423,21 @@ impl Story<'_> {
         self.lab.transcript().len()
     }
 
-    fn check(&mut self, expectation: &'static str, met: bool, observed: String, start: usize) {
+    /// The stage, as the story knows it: stages after 4 keep 4's hardening.
+    fn stage(&self) -> u8 {
+        self.lab.stage().number.min(4)
+    }
+
+    fn check(&mut self, expect: Expect, does: bool, observed: String, start: usize) {
         let transcript = start..self.lab.transcript().len();
+        let intended = expect.stages.contains(&self.stage());
         let step = Step {
-            expectation,
-            met,
+            expectation: if intended {
+                expect.does
+            } else {
+                expect.does_not
+            },
+            met: does == intended,
             observed,
             transcript,
         };

@@ -252,3 +252,28 @@ async fn same_origin_and_non_browser_posts_are_accepted() -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: csrf
+
+/// `cargo xtask lab 4` tells the story with the attacks above as steps: a finished stage 4
+/// meets every expectation, the hardening ones included.
+#[tokio::test]
+async fn the_walkthrough_meets_every_expectation_and_stops_the_attacks() -> Result<()> {
+    let (_dir, url) = sqlite_url();
+    let lab = start_on(&url, 1).await?;
+    let steps = labkit::walkthrough::walk(&lab, &mut |_| {}).await?;
+    let unmet: Vec<String> = steps
+        .iter()
+        .filter(|s| !s.met)
+        .map(|s| format!("{} ({})", s.expectation, s.observed))
+        .collect();
+    assert!(
+        unmet.is_empty(),
+        "stage 4 should meet every expectation; unmet: {unmet:#?}{}",
+        lab.report()
+    );
+    assert!(
+        steps.iter().any(|s| s.expectation.contains("login CSRF")),
+        "stage 4's story should probe its hardening{}",
+        lab.report()
+    );
+    Ok(())
+}
