@@ -20,6 +20,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     let status = crate::cargo()
         .args(["test", "--quiet", "--package", lab.package])
+        // A failing claim's message is the help; a backtrace per failure (RUST_BACKTRACE=1 in
+        // the shell) buries it under hundreds of lines of the test runner's frames.
+        .env("RUST_BACKTRACE", "0")
         .current_dir(crate::workspace_root())
         .status()
         .context("running cargo test")?;

@@ -13,12 +13,13 @@ use crate::stages;
 #[derive(clap::Args)]
 pub struct Args {
     /// The stage: 1 (plain HTTP), 2 (broken proxy), 3 (trust-proxy fix), 4 (secure store).
-    /// Runs your workshop code for it (`labs/`), unless `--reference`.
+    /// Runs the finished stage (`crates/stageN-*`), unless `--mine`.
     stage: u8,
-    /// Run the lab's reference stage (`crates/stageN-*`) instead of your exercise code.
+    /// Run your workshop code for this stage (`labs/labN-*`) instead of the finished stage.
     #[arg(long)]
-    reference: bool,
-    /// Exit after the walk-through instead of serving until Ctrl-C.
+    mine: bool,
+    /// Exit after the walk-through instead of serving until Ctrl-C (on any free port, unless
+    /// `--port` names one).
     #[arg(long)]
     once: bool,
     /// Where nginx runs: `docker`, `native` (the host's nginx), or `auto` (Docker if it answers).
@@ -43,14 +44,19 @@ enum BackendArg {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let stage = if args.reference {
-        stages::reference(args.stage)?
-    } else {
+    let stage = if args.mine {
+        let lab = crate::labs::find(args.stage)?;
         println!(
-            "Running your code for lab {0} (labs/); `--reference` runs stage {0} as built.\n",
-            args.stage
+            "Running YOUR code for lab {0} ({1}/); without `--mine`, the finished stage {0} runs.\n",
+            args.stage, lab.dir
         );
         stages::exercise(args.stage)?
+    } else {
+        println!(
+            "Running the finished stage {0} (crates/); your workshop code runs with `cargo xtask lab {0} --mine`.\n",
+            args.stage
+        );
+        stages::reference(args.stage)?
     };
     let backend = match args.backend {
         BackendArg::Auto => Backend::detect().await?,
@@ -70,6 +76,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let port = match args.port {
         Some(0) => None,
         Some(port) => Some(port),
+        // A walk-through that exits serves no browser: it needs no well-known port.
+        None if args.once => None,
         None if stage.site.is_none() => Some(8080),
         None => Some(8443),
     };
@@ -154,10 +162,17 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         "{}",
         paint(
             TITLE,
-            &format!("{met} of {} expectations met.", steps.len()),
+            &format!(
+                "{met} of {} expectations of stage {} met.",
+                steps.len(),
+                stage.number
+            ),
             colour
         )
     );
+    if met < steps.len() {
+        print_nginx_tail(&lab);
+    }
 
     let ca = ca_dir.join("ca.pem");
     let port = lab
@@ -167,15 +182,25 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .next()
         .unwrap_or("?")
         .to_owned();
+    // Plain HTTP (stage 1) has no certificate to trust.
+    let trust = if lab.edge().is_some() {
+        format!("--cacert {} ", ca.display())
+    } else {
+        String::new()
+    };
+    let browser_trust = if lab.edge().is_some() {
+        format!(" and trust {} as an authority", ca.display())
+    } else {
+        String::new()
+    };
     println!(
-        "\nTry it yourself: {origin}/\n  curl --cacert {ca} --resolve {host}:{port}:127.0.0.1 {origin}/me\n  \
-         In a browser: map {host} to 127.0.0.1 (/etc/hosts) and trust {ca} as an authority\n  \
+        "\nTry it yourself: {origin}/\n  curl {trust}--resolve {host}:{port}:127.0.0.1 {origin}/me\n  \
+         In a browser: map {host} to 127.0.0.1 (/etc/hosts){browser_trust}\n  \
          (not `localhost`: browsers treat it as secure and would hide the lesson)",
         origin = lab.origin(),
-        ca = ca.display(),
         host = labkit::LAB_HOST,
     );
-    if !args.reference {
+    if args.mine {
         println!(
             "\nThis is your code for lab {0}: `cargo xtask grade {0}` grades it, `cargo xtask hint {0}` helps.",
             stage.number
@@ -197,6 +222,23 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     drop(redis);
     Ok(ExitCode::SUCCESS)
+}
+
+/// How many of nginx's last lines to show when the story falls short.
+const NGINX_TAIL: usize = 15;
+
+/// The end of what each nginx logged: a TLS refusal or an upstream error is often only there.
+fn print_nginx_tail(lab: &Lab) {
+    for (i, edge) in lab.edges().iter().enumerate() {
+        let logs = edge.logs();
+        let lines: Vec<&str> = logs.lines().collect();
+        let tail = &lines[lines.len().saturating_sub(NGINX_TAIL)..];
+        let which = if i == 0 { "nginx" } else { "the outer nginx" };
+        println!("\n--- the last {} lines {which} logged ---", tail.len());
+        for line in tail {
+            println!("  {line}");
+        }
+    }
 }
 
 const TITLE: Style = Style::new().bold();

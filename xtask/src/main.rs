@@ -78,14 +78,19 @@ fn init_tracing() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour_on(&std::io::stderr()))
         .with_target(false)
         .init();
 }
 
 /// Whether to colour output: a terminal, and no `NO_COLOR`.
 fn colour() -> bool {
-    use std::io::IsTerminal;
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    colour_on(&std::io::stdout())
+}
+
+/// Whether to colour what goes to `stream`: a terminal, and no `NO_COLOR`.
+fn colour_on(stream: &impl std::io::IsTerminal) -> bool {
+    stream.is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 /// A `cargo` command for a child build, without the package variables that `cargo run` gave

@@ -128,6 +128,7 @@ fn grade(lab: &Lab, workspace: &Path, target: &Path) -> anyhow::Result<Graded> {
     let started = Instant::now();
     let output = crate::cargo()
         .args(["test", "--no-fail-fast", "--package", lab.package])
+        .env("RUST_BACKTRACE", "0")
         .current_dir(workspace)
         .env("CARGO_TARGET_DIR", target)
         .output()

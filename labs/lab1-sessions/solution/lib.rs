@@ -4,7 +4,7 @@
 //! visitor's session, but nothing gives them one yet. Add tower-sessions' session layer with
 //! an in-memory store, so that logging in, counting and logging out work over plain HTTP.
 //!
-//! Try it: `cargo xtask lab 1`. Grade it: `cargo xtask grade 1`. Stuck? `cargo xtask hint 1`.
+//! Try it: `cargo xtask lab 1 --mine`. Grade it: `cargo xtask grade 1`. Stuck? `cargo xtask hint 1`.
 
 use axum::Router;
 use lab_app::AppEnv;

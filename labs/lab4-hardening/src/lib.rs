@@ -5,7 +5,7 @@
 //! production sessions: a persistent store, a `__Host-` cookie with the right attributes, a
 //! new id at login, an idle timeout and an absolute lifetime.
 //!
-//! Try it: `cargo xtask lab 4`. Grade it: `cargo xtask grade 4`. Stuck? `cargo xtask hint 4`.
+//! Try it: `cargo xtask lab 4 --mine`. Grade it: `cargo xtask grade 4`. Stuck? `cargo xtask hint 4`.
 
 use axum::Router;
 use lab_app::{AppEnv, AppOptions};
