@@ -128,10 +128,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     .with_context(|| format!("starting stage {}", stage.number))?;
     match lab.edge() {
         Some(edge) => println!(
-            "nginx ({:?}) terminates TLS on {}, the app listens on {}\n",
+            "nginx ({:?}) terminates TLS on {}; the app listens only on {}\n",
             edge.backend(),
             lab.origin(),
-            lab.app_addr()
+            lab.app_listen_addrs()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" and ")
         ),
         None => println!("the app answers directly on {}\n", lab.origin()),
     }

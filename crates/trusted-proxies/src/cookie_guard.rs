@@ -232,9 +232,43 @@ where
             let stripped = strip_secure_cookies(res.headers_mut());
             if !stripped.is_empty() {
                 warn(this.limiter, insecure, &stripped);
+                res.extensions_mut().insert(WithheldCookies { names: stripped });
             }
         }
         Poll::Ready(Ok(res))
+    }
+}
+
+/// The cookies [`SecureCookieGuard`] removed from a response, put in the response's extensions
+/// so that an outer layer can show the person in the browser what happened (the lab's pages
+/// do), not only the log.
+///
+/// ```
+/// use axum::{Router, body::Body, http::Request, routing::get};
+/// use tower::ServiceExt;
+/// use trusted_proxies::{SecureCookieGuardLayer, WithheldCookies};
+///
+/// # tokio_test_block_on(async {
+/// let app = Router::new()
+///     .route("/", get(|| async { ([("set-cookie", "id=1; Secure")], "hi") }))
+///     .layer(SecureCookieGuardLayer::new()); // no Resolved: not HTTPS
+/// let res = app.oneshot(Request::new(Body::empty())).await.unwrap();
+/// let withheld = res.extensions().get::<WithheldCookies>().unwrap();
+/// assert_eq!(withheld.names(), ["id"]);
+/// # });
+/// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WithheldCookies {
+    names: Vec<String>,
+}
+
+impl WithheldCookies {
+    /// The names of the removed cookies, in response order.
+    pub fn names(&self) -> &[String] {
+        &self.names
     }
 }
 

@@ -79,7 +79,9 @@ mod resolve;
 
 pub use addr::{ClientAddr, Peer, Scheme};
 pub use config::{HeaderFamily, ProxyConfig};
-pub use cookie_guard::{HELP, SecureCookieGuard, SecureCookieGuardFuture, SecureCookieGuardLayer};
+pub use cookie_guard::{
+    HELP, SecureCookieGuard, SecureCookieGuardFuture, SecureCookieGuardLayer, WithheldCookies,
+};
 #[cfg(feature = "axum")]
 pub use extract::MissingResolved;
 pub use layer::{PeerAddr, TrustedProxies, TrustedProxiesLayer};

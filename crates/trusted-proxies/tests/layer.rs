@@ -15,6 +15,7 @@ use http::{Request, Response, StatusCode, header::SET_COOKIE};
 use tower::ServiceExt;
 use trusted_proxies::{
     Peer, PeerAddr, ProxyConfig, Resolved, SecureCookieGuardLayer, TrustPolicy, TrustedProxiesLayer,
+    WithheldCookies,
 };
 
 async fn set_cookies() -> impl axum::response::IntoResponse {
@@ -88,6 +89,12 @@ async fn guard_strips_secure_cookies_when_the_request_is_http() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(cookies(&res), ["theme=dark; Path=/"]);
+    let withheld = res.extensions().get::<WithheldCookies>();
+    assert_eq!(
+        withheld.map(WithheldCookies::names),
+        Some(&["id".to_owned(), "__Host-csrf".to_owned()][..]),
+        "the response should say which cookies were withheld"
+    );
 }
 
 #[tokio::test]
@@ -104,6 +111,7 @@ async fn guard_keeps_secure_cookies_when_a_trusted_proxy_says_https() {
         .await
         .unwrap();
     assert_eq!(cookies(&res).len(), 3, "{:?}", cookies(&res));
+    assert!(res.extensions().get::<WithheldCookies>().is_none());
 }
 
 #[tokio::test]
