@@ -23,10 +23,12 @@
 mod env;
 mod error;
 mod pages;
+pub mod panel;
 mod routes;
 mod visitor;
 
 pub use env::AppEnv;
 pub use error::AppError;
+pub use panel::{StageInfo, with_panel};
 pub use routes::{AppOptions, FORWARDING_HEADERS, Me, router, router_with};
 pub use visitor::Visitor;

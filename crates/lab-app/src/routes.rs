@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use axum::Router;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Extension, Form};
+use axum::extract::{Extension, Form, Query};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::{get, post};
@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use trusted_proxies::{Resolved, Scheme};
 
 use crate::pages;
+use crate::panel::Seen;
 use crate::{AppError, Visitor};
 
 /// Choices a stage makes about the demo app's own behaviour.
@@ -20,6 +21,9 @@ use crate::{AppError, Visitor};
 pub struct AppOptions {
     /// Give the session a new id at login (session fixation defence, stage 4's lesson).
     pub cycle_id_on_login: bool,
+    /// Leave the "what the app saw" panel off the pages. A teaching aid, not something a real
+    /// app shows its users: it names the proxy's address and the headers it sends.
+    pub hide_panel: bool,
 }
 
 /// The demo app's routes, without any layer: a stage adds its session store and trust policy.
@@ -36,6 +40,7 @@ pub fn router_with(options: AppOptions) -> Router {
         .route("/count", post(count))
         .route("/logout", post(logout))
         .route("/account", get(account))
+        .route("/why/account-loop", get(account_loop))
         .route("/private", get(private))
         .layer(Extension(options))
 }
@@ -104,7 +109,7 @@ pub const FORWARDING_HEADERS: &[&str] = &[
 ];
 
 /// The [`FORWARDING_HEADERS`] in `headers`, verbatim.
-fn forwarding_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
+pub(crate) fn forwarding_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
     FORWARDING_HEADERS
         .iter()
         .filter_map(|name| {
@@ -118,45 +123,73 @@ fn forwarding_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
         .collect()
 }
 
-async fn home(visitor: Visitor, view: Resolved) -> Result<Html<String>, AppError> {
+async fn home(visitor: Visitor, seen: Seen) -> Result<Html<String>, AppError> {
     Ok(Html(pages::home(
         visitor.user().await?.as_deref(),
         visitor.counter().await?,
-        &view,
+        &seen,
     )))
 }
 
-async fn login_page() -> Html<String> {
-    Html(pages::login_form(None))
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn login_page(seen: Seen, Query(query): Query<NextQuery>) -> Html<String> {
+    let next = query.next.as_deref().and_then(local_path);
+    Html(pages::login_form(None, next, &seen))
 }
 
 #[derive(Deserialize)]
 struct LoginForm {
     username: String,
+    /// Where to go after logging in: honoured only if it is a path on this site.
+    #[serde(default)]
+    next: Option<String>,
 }
 
 /// Logs in by name alone: this is a lab about cookies, not about passwords.
 async fn login(
     visitor: Visitor,
     Extension(options): Extension<AppOptions>,
+    seen: Seen,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     // A form that does not parse gets the login page's own words, not the extractor's text
     // (which describes our code to whoever sent it).
-    let name = match &form {
-        Ok(Form(form)) => form.username.trim(),
+    let (name, next) = match &form {
+        Ok(Form(form)) => (form.username.trim(), form.next.as_deref()),
         Err(rejection) => {
             tracing::info!(%rejection, "login form refused");
-            ""
+            ("", None)
         }
     };
+    let next = next.and_then(local_path);
     if let Err(problem) = check_username(name) {
-        let page = pages::login_form(Some(problem));
+        let page = pages::login_form(Some(problem), next, &seen);
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page)).into_response());
     }
     visitor.log_in(name, options.cycle_id_on_login).await?;
     tracing::info!(user = name, "logged in");
-    Ok(Html(pages::welcome(name)).into_response())
+    Ok(match next {
+        Some(next) => redirect(StatusCode::SEE_OTHER, next),
+        None => Html(pages::welcome(name, &seen)).into_response(),
+    })
+}
+
+/// `next` if it is a path on this site, else `None`: no open redirect. A browser reads
+/// `//host` and `/\host` as another host, and drops tabs and newlines from a URL (`/\t/host`
+/// is `//host`), so only visible ASCII without a backslash, after one `/` that is not
+/// followed by another `/`, passes. Percent-escapes stay escapes in a path: `/%2F%2Fhost` is a
+/// path on this site.
+pub(crate) fn local_path(next: &str) -> Option<&str> {
+    let bytes = next.as_bytes();
+    let local = bytes.first() == Some(&b'/')
+        && !matches!(bytes.get(1), Some(b'/' | b'\\'))
+        && bytes.len() <= 512
+        && bytes.iter().all(|&b| b.is_ascii_graphic() && b != b'\\');
+    local.then_some(next)
 }
 
 /// Names are short and plain so that pages can show them without escaping.
@@ -193,35 +226,62 @@ struct Count {
     counter: u64,
 }
 
-async fn count(visitor: Visitor) -> Result<Json<Count>, AppError> {
-    Ok(Json(Count {
-        counter: visitor.count().await?,
-    }))
+/// Counts; a browser (which asks for HTML) goes back to the home page (post/redirect/get),
+/// an API client gets the new value as JSON.
+async fn count(visitor: Visitor, headers: HeaderMap) -> Result<Response, AppError> {
+    let counter = visitor.count().await?;
+    Ok(if wants_html(&headers) {
+        redirect(StatusCode::SEE_OTHER, "/")
+    } else {
+        Json(Count { counter }).into_response()
+    })
 }
 
-async fn logout(visitor: Visitor) -> Result<Html<String>, AppError> {
+/// Logs out; a browser goes back to the home page (post/redirect/get).
+async fn logout(visitor: Visitor, seen: Seen, headers: HeaderMap) -> Result<Response, AppError> {
     visitor.log_out().await?;
-    Ok(Html(pages::logged_out()))
+    Ok(if wants_html(&headers) {
+        redirect(StatusCode::SEE_OTHER, "/")
+    } else {
+        Html(pages::logged_out(&seen)).into_response()
+    })
+}
+
+/// Whether the client asked for a page (a browser's `Accept` names `text/html`).
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|v| v.contains("text/html")))
 }
 
 /// An HTTPS-only page, guarded the way most frameworks do it: a request the app believes to be
 /// plain HTTP is redirected to the same URL with `https://`. Behind a TLS proxy that the app
 /// does not trust, that URL is the one the client already asked for: a redirect loop.
-async fn account(visitor: Visitor, view: Resolved) -> Result<Response, AppError> {
-    if !view.is_https() {
-        let target = url_for(&view, Scheme::Https, "/account")?;
+async fn account(visitor: Visitor, seen: Seen) -> Result<Response, AppError> {
+    if !seen.view.is_https() {
+        let target = url_for(&seen.view, Scheme::Https, "/account")?;
         return Ok(redirect(StatusCode::MOVED_PERMANENTLY, &target));
     }
-    Ok(Html(pages::account(visitor.user().await?.as_deref())).into_response())
+    Ok(Html(pages::account(visitor.user().await?.as_deref(), &seen)).into_response())
+}
+
+/// The `/account` loop, explained for this request (linked from the panel).
+async fn account_loop(seen: Seen, headers: HeaderMap) -> Html<String> {
+    let target = url_for(&seen.view, Scheme::Https, "/account").ok();
+    let told_https = headers
+        .get("x-forwarded-proto")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+    Html(pages::account_loop(target.as_deref(), told_https, &seen))
 }
 
 /// A members-only page. Visitors who are not logged in are sent to the login form with an
 /// absolute URL built from the request, as many apps and frameworks do.
-async fn private(visitor: Visitor, view: Resolved) -> Result<Response, AppError> {
+async fn private(visitor: Visitor, seen: Seen) -> Result<Response, AppError> {
     match visitor.user().await? {
-        Some(name) => Ok(Html(pages::private(&name)).into_response()),
+        Some(name) => Ok(Html(pages::private(&name, &seen)).into_response()),
         None => {
-            let origin = view.origin().ok_or(AppError::NoHost)?;
+            let origin = seen.view.origin().ok_or(AppError::NoHost)?;
             let target = format!("{origin}/login?next=%2Fprivate");
             Ok(redirect(StatusCode::SEE_OTHER, &target))
         }
@@ -250,7 +310,39 @@ fn url_for(view: &Resolved, scheme: Scheme, path_and_query: &str) -> Result<Stri
 
 #[cfg(test)]
 mod tests {
-    use super::check_username;
+    use super::{check_username, local_path};
+
+    #[test]
+    fn next_is_honoured_only_for_a_path_on_this_site() {
+        for local in [
+            "/private",
+            "/",
+            "/a/b?c=d#e",
+            "/%2F%2Fevil.example",
+            "/%5Cevil.example",
+        ] {
+            assert_eq!(local_path(local), Some(local), "{local:?} is a local path");
+        }
+        for foreign in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
+            "%2F%2Fevil.example",
+            "evil.example",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert_eq!(
+                local_path(foreign),
+                None,
+                "{foreign:?} must not be followed"
+            );
+        }
+    }
 
     #[test]
     fn user_names_are_plain_and_short() {

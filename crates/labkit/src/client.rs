@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use cookie::Cookie;
 use lab_app::Me;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, LOCATION, SET_COOKIE};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::{Method, RequestBuilder, StatusCode, redirect};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
@@ -245,11 +245,31 @@ impl LabClient {
             .counter)
     }
 
+    /// `GET path` as a browser asks for a page (`Accept: text/html`).
+    pub async fn get_page(&self, path: &str) -> Result<Exchange> {
+        self.send(self.request(Method::GET, path).header(ACCEPT, PAGE))
+            .await
+    }
+
+    /// Posts `form` to `path` as a browser's form does (`Accept: text/html`): the app answers
+    /// with a page or a redirect, not JSON.
+    pub async fn post_page(&self, path: &str, form: &[(&str, &str)]) -> Result<Exchange> {
+        self.send(
+            self.request(Method::POST, path)
+                .header(ACCEPT, PAGE)
+                .form(form),
+        )
+        .await
+    }
+
     /// Logs out (`POST /logout`).
     pub async fn log_out(&self) -> Result<Exchange> {
         self.post_form("/logout", &[]).await
     }
 }
+
+/// What a browser's `Accept` says when it navigates.
+const PAGE: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
 /// reqwest's error text hides the cause (a certificate, a refused connection): show all of it.
 pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {

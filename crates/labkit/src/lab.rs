@@ -351,17 +351,38 @@ fn public_host(port: u16) -> String {
 }
 
 /// Builds the stage's app, turning a panic in the stage's code (a bad setting, say) into an
-/// error that says so instead of tearing down the harness.
+/// error that says so instead of tearing down the harness. The pages' "what the app saw"
+/// panel learns which stage this is, and the session cookie's fate, from the outermost layer.
 fn build_app(stage: &Stage, env: &AppEnv) -> Result<Router> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (stage.app)(env))).map_err(|panic| {
-        let message = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_else(|| "it panicked".to_owned());
-        LabError::App(format!(
-            "stage {}'s app could not be built: {message}",
-            stage.number
-        ))
-    })
+    let app = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (stage.app)(env)));
+    app.map(|router| lab_app::with_panel(router, stage_info(stage)))
+        .map_err(|panic| {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "it panicked".to_owned());
+            LabError::App(format!(
+                "stage {}'s app could not be built: {message}",
+                stage.number
+            ))
+        })
+}
+
+/// What the panel says about `stage`: its chapter in the built book, and its workshop lab.
+fn stage_info(stage: &Stage) -> lab_app::StageInfo {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let book = root.canonicalize().unwrap_or(root).join("book/build");
+    lab_app::StageInfo {
+        number: stage.number,
+        title: stage.title,
+        lesson: stage.lesson,
+        chapter: format!(
+            "{} (`cargo xtask book` builds it)",
+            book.join(format!("stage-{}.html", stage.number)).display()
+        ),
+        lab: (1..=4)
+            .contains(&stage.number)
+            .then(|| format!("cargo xtask lab {} --mine", stage.number)),
+    }
 }

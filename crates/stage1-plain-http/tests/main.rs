@@ -4,4 +4,5 @@
 
 use stage1_plain_http as stage_under_test;
 
+mod pages;
 mod plain_http;

@@ -4,5 +4,6 @@
 
 use stage3_trust_proxy as stage_under_test;
 
+mod pages;
 mod spoofing;
 mod trust_proxy;

@@ -51,6 +51,9 @@ pub struct Settings {
     pub idle_timeout: Duration,
     /// A session ends this long after login, however active.
     pub absolute_lifetime: Duration,
+    /// Show the lab's "what the app saw" panel on the pages. A real app would not: it names
+    /// the proxy's address and the headers it sends to whoever asks.
+    pub show_panel: bool,
 }
 
 impl Settings {
@@ -64,6 +67,7 @@ impl Settings {
                 .unwrap_or_else(|| DEFAULT_STORE.to_owned()),
             idle_timeout: Duration::from_secs(30 * 60),
             absolute_lifetime: Duration::from_secs(8 * 60 * 60),
+            show_panel: true,
         }
     }
 }
@@ -102,6 +106,7 @@ pub fn app_with(settings: &Settings, env: &AppEnv) -> Result<Router, StoreUrlErr
     let trust = ProxyConfig::new(policy).allowed_hosts(env.public_hosts.iter().cloned());
     let options = AppOptions {
         cycle_id_on_login: true,
+        hide_panel: !settings.show_panel,
     };
     // Layers run outermost (last) first: trust resolves the origin, the origin check refuses
     // cross-origin writes before any session exists, and only the exact cookie reaches the

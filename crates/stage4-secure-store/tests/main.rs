@@ -9,5 +9,6 @@ mod common;
 mod edge;
 mod hardening;
 mod outage;
+mod pages;
 mod replicas;
 mod store;

@@ -232,7 +232,8 @@ where
             let stripped = strip_secure_cookies(res.headers_mut());
             if !stripped.is_empty() {
                 warn(this.limiter, insecure, &stripped);
-                res.extensions_mut().insert(WithheldCookies { names: stripped });
+                res.extensions_mut()
+                    .insert(WithheldCookies { names: stripped });
             }
         }
         Poll::Ready(Ok(res))

@@ -14,8 +14,8 @@ use axum::routing::get;
 use http::{Request, Response, StatusCode, header::SET_COOKIE};
 use tower::ServiceExt;
 use trusted_proxies::{
-    Peer, PeerAddr, ProxyConfig, Resolved, SecureCookieGuardLayer, TrustPolicy, TrustedProxiesLayer,
-    WithheldCookies,
+    Peer, PeerAddr, ProxyConfig, Resolved, SecureCookieGuardLayer, TrustPolicy,
+    TrustedProxiesLayer, WithheldCookies,
 };
 
 async fn set_cookies() -> impl axum::response::IntoResponse {

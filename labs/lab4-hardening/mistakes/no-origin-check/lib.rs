@@ -51,7 +51,10 @@ pub fn app_with(settings: &Settings, env: &AppEnv) -> Result<Router, StoreUrlErr
         // Every request is activity, not only the ones that change the session.
         .with_always_save(true);
     // A planted pre-login id must not become the logged-in session.
-    let options = AppOptions { cycle_id_on_login: true };
+    let options = AppOptions {
+        cycle_id_on_login: true,
+        ..AppOptions::default()
+    };
     let policy = TrustPolicy::from_addrs(env.proxy_addresses.iter().copied());
     let trust = ProxyConfig::new(policy).allowed_hosts(env.public_hosts.iter().cloned());
     Ok(lab_app::router_with(options)
