@@ -4,6 +4,7 @@
 
 mod bench;
 mod book;
+mod browser;
 mod doctor;
 mod gixy;
 mod grade;
@@ -41,6 +42,8 @@ enum Command {
     VerifyLabs(verify_labs::Args),
     /// Measure what each stage costs beside nginx alone (wrk; writes book/src/perf/).
     Bench(bench::Args),
+    /// Prove the lab's browser claims in the system's Chromium (screenshots in target/browser-shots).
+    Browser(browser::Args),
     /// Audit each stage's whole nginx.conf with gixy-ng: stage 4 clean, earlier stages their lesson.
     Gixy(gixy::Args),
 }
@@ -59,6 +62,7 @@ async fn main() -> std::process::ExitCode {
         Command::VerifyLabs(args) => verify_labs::run(args),
         Command::Bench(args) => bench::run(args).await,
         Command::Gixy(args) => gixy::run(args),
+        Command::Browser(args) => browser::run(args),
     };
     match result {
         Ok(code) => code,

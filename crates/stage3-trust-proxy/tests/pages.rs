@@ -137,7 +137,8 @@ async fn what_a_client_chose_is_shown_as_text_never_as_markup() -> Result<()> {
         .header("x-forwarded-prefix", script);
     let home = direct.send(request).await?;
     assert!(
-        home.body.contains("x-forwarded-prefix: &lt;script&gt;alert(1)&lt;/script&gt;")
+        home.body
+            .contains("x-forwarded-prefix: &lt;script&gt;alert(1)&lt;/script&gt;")
             && !home.body.contains(script),
         "the forged header should be shown, escaped; the page says:\n{}{}",
         home.body,

@@ -27,7 +27,8 @@ async fn the_panel_never_shows_the_session_id() -> Result<()> {
     }
     // Every request renews the idle timeout, so every answer sets the cookie again.
     assert!(
-        home.body.contains("<strong>set</strong> by this answer: <code>__Host-id=…;"),
+        home.body
+            .contains("<strong>set</strong> by this answer: <code>__Host-id=…;"),
         "the home page should show the renewed cookie, without its value{}",
         lab.report()
     );
