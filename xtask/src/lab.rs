@@ -210,6 +210,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             stage.number
         );
     }
+    if let Some(edge) = lab.front()
+        && stage.site.is_some_and(|site| site.contains("listen 80"))
+    {
+        println!(
+            "  Plain HTTP (answered with a redirect to https://) is on port {}",
+            edge.http_port()
+        );
+    }
     if let Some(store) = lab
         .env()
         .session_store

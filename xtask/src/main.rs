@@ -2,6 +2,7 @@
 //!
 //! This file only dispatches; each command is a module with a `run`.
 
+mod audit;
 mod bench;
 mod book;
 mod browser;
@@ -42,6 +43,8 @@ enum Command {
     VerifyLabs(verify_labs::Args),
     /// Measure what each stage costs beside nginx alone (wrk; writes book/src/perf/).
     Bench(bench::Args),
+    /// Run the lab's attacks against a deployment you name (--dry-run lists the requests).
+    Audit(audit::Args),
     /// Prove the lab's browser claims in the system's Chromium (screenshots in target/browser-shots).
     Browser(browser::Args),
     /// Audit each stage's whole nginx.conf with gixy-ng: stage 4 clean, earlier stages their lesson.
@@ -63,6 +66,7 @@ async fn main() -> std::process::ExitCode {
         Command::Bench(args) => bench::run(args).await,
         Command::Gixy(args) => gixy::run(args),
         Command::Browser(args) => browser::run(args),
+        Command::Audit(args) => audit::run(args).await,
     };
     match result {
         Ok(code) => code,
