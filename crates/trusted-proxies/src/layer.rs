@@ -135,6 +135,13 @@ where
                  `into_make_service_with_connect_info::<SocketAddr>()` or insert a PeerAddr"
             );
         }
+        #[cfg(feature = "identity")]
+        let resolved: Resolved = self.shared.config.resolve_request_with_identity(
+            peer,
+            req.extensions().get::<crate::PeerIdentity>(),
+            &req,
+        );
+        #[cfg(not(feature = "identity"))]
         let resolved: Resolved = self.shared.config.resolve_request(peer, &req);
         tracing::trace!(
             client = %resolved.client(),

@@ -63,6 +63,8 @@
 //!
 //! * `axum` (default): reads `axum::extract::ConnectInfo<SocketAddr>` and makes [`Resolved`]
 //!   an extractor (rejecting with 500 when the layer is missing: see [`MissingResolved`]).
+//! * `identity`: trust the proxy by the name its client certificate proves, not by its
+//!   address ([`PeerIdentity`], [`TrustPolicy::trust_identities`]).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -72,6 +74,8 @@ mod config;
 mod cookie_guard;
 #[cfg(feature = "axum")]
 mod extract;
+#[cfg(feature = "identity")]
+mod identity;
 mod layer;
 mod parse;
 mod policy;
@@ -84,6 +88,8 @@ pub use cookie_guard::{
 };
 #[cfg(feature = "axum")]
 pub use extract::MissingResolved;
+#[cfg(feature = "identity")]
+pub use identity::PeerIdentity;
 pub use layer::{PeerAddr, TrustedProxies, TrustedProxiesLayer};
 pub use parse::{MAX_HEADER_BYTES, MAX_HOPS};
 pub use policy::{PolicyError, TrustPolicy};

@@ -33,6 +33,8 @@ use crate::cidr::{Cidr, CidrSet};
 pub struct TrustPolicy {
     kind: Kind,
     unix: bool,
+    /// Names a peer's verified certificate may prove to be trusted (feature `identity`).
+    identities: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,6 +105,7 @@ impl TrustPolicy {
         TrustPolicy {
             kind: Kind::None,
             unix: false,
+            identities: Vec::new(),
         }
     }
 
@@ -125,6 +128,7 @@ impl TrustPolicy {
         TrustPolicy {
             kind: Kind::All,
             unix: true,
+            identities: Vec::new(),
         }
     }
 
@@ -145,6 +149,7 @@ impl TrustPolicy {
         TrustPolicy {
             kind: if n == 0 { Kind::None } else { Kind::Hops(n) },
             unix: false,
+            identities: Vec::new(),
         }
     }
 
@@ -199,6 +204,7 @@ impl TrustPolicy {
         Ok(TrustPolicy {
             kind: Kind::Ranges(CidrSet::new(&ranges)),
             unix: false,
+            identities: Vec::new(),
         })
     }
 
@@ -231,6 +237,7 @@ impl TrustPolicy {
         TrustPolicy {
             kind: Kind::Ranges(CidrSet::new(&cidrs)),
             unix: false,
+            identities: Vec::new(),
         }
     }
 
@@ -266,6 +273,38 @@ impl TrustPolicy {
         }
     }
 
+    /// Also trusts a socket peer whose verified client certificate proves one of `names`,
+    /// wherever it connects from (feature `identity`). Only the socket peer can be trusted
+    /// this way; the hops behind it are judged by address as usual.
+    ///
+    /// ```
+    /// use trusted_proxies::{PeerIdentity, TrustPolicy};
+    ///
+    /// let policy = TrustPolicy::none().trust_identities(["proxy.internal.example"]);
+    /// assert!(policy.trusts_identity(&PeerIdentity::new(["proxy.internal.example"])));
+    /// assert!(!policy.trusts("10.0.0.1".parse()?)); // no address is trusted
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "identity")]
+    pub fn trust_identities<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.identities.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// Whether `identity` proves a trusted name (exact, case-insensitive match).
+    #[cfg(feature = "identity")]
+    pub fn trusts_identity(&self, identity: &crate::PeerIdentity) -> bool {
+        identity.names().iter().any(|name| {
+            self.identities
+                .iter()
+                .any(|trusted| trusted.eq_ignore_ascii_case(name))
+        })
+    }
+
     /// Whether a peer on a Unix domain socket (a proxy on the same host) is trusted. Off by
     /// default, except for [`all`](Self::all). Only the socket peer can be a Unix peer; the
     /// hops behind it are judged by address as usual.
@@ -281,7 +320,7 @@ impl TrustPolicy {
         self
     }
 
-    /// `true` when no hop can ever be trusted (neither addresses nor Unix peers).
+    /// `true` when no hop can ever be trusted (neither addresses, Unix peers nor identities).
     ///
     /// ```
     /// # use trusted_proxies::TrustPolicy;
@@ -289,7 +328,7 @@ impl TrustPolicy {
     /// assert!(!TrustPolicy::hops(1).is_none());
     /// ```
     pub fn is_none(&self) -> bool {
-        !self.unix && matches!(self.kind, Kind::None)
+        !self.unix && matches!(self.kind, Kind::None) && self.identities.is_empty()
     }
 
     /// Trust for a canonical (already folded) address at `position` (0 = socket peer).

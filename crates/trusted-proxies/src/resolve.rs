@@ -361,7 +361,7 @@ impl ProxyConfig {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn resolve(&self, peer: Peer, headers: &HeaderMap) -> Resolved {
-        self.resolve_with_authority(peer, headers, None)
+        self.resolve_with_authority(peer, headers, None, false)
     }
 
     /// Like [`resolve`](Self::resolve), also using the request URI's authority as the host
@@ -376,7 +376,39 @@ impl ProxyConfig {
     /// ```
     pub fn resolve_request<B>(&self, peer: Peer, request: &Request<B>) -> Resolved {
         let authority = request.uri().authority().map(|a| a.as_str().as_bytes());
-        self.resolve_with_authority(peer, request.headers(), authority)
+        self.resolve_with_authority(peer, request.headers(), authority, false)
+    }
+
+    /// Like [`resolve_request`](Self::resolve_request), also trusting the socket peer when its
+    /// verified certificate proves a name the policy trusts (feature `identity`).
+    ///
+    /// ```
+    /// use trusted_proxies::{ClientAddr, Peer, PeerIdentity, ProxyConfig, TrustPolicy};
+    ///
+    /// let config = ProxyConfig::new(TrustPolicy::none().trust_identities(["proxy.internal"]));
+    /// let req = http::Request::get("/")
+    ///     .header("x-forwarded-for", "203.0.113.7")
+    ///     .header("x-forwarded-proto", "https")
+    ///     .body(())?;
+    /// let peer = Peer::from("10.9.8.7:40000".parse::<std::net::SocketAddr>()?);
+    /// let proxy = PeerIdentity::new(["proxy.internal"]);
+    /// let r = config.resolve_request_with_identity(peer, Some(&proxy), &req);
+    /// assert_eq!(r.client(), ClientAddr::Ip("203.0.113.7".parse()?));
+    /// assert!(r.is_https());
+    /// let r = config.resolve_request_with_identity(peer, None, &req);
+    /// assert!(!r.peer_trusted());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "identity")]
+    pub fn resolve_request_with_identity<B>(
+        &self,
+        peer: Peer,
+        identity: Option<&crate::PeerIdentity>,
+        request: &Request<B>,
+    ) -> Resolved {
+        let authority = request.uri().authority().map(|a| a.as_str().as_bytes());
+        let by_identity = identity.is_some_and(|id| self.policy.trusts_identity(id));
+        self.resolve_with_authority(peer, request.headers(), authority, by_identity)
     }
 
     fn resolve_with_authority(
@@ -384,6 +416,7 @@ impl ProxyConfig {
         peer: Peer,
         headers: &HeaderMap,
         authority: Option<&[u8]>,
+        by_identity: bool,
     ) -> Resolved {
         // Built first and filled in place, so that each part is written where it ends up
         // (`Resolved` is a few hundred bytes; see the host below for why timing matters).
@@ -402,14 +435,14 @@ impl ProxyConfig {
         let peer_trusted = match peer.ip() {
             Some(ip) => {
                 r.client = ClientAddr::Ip(ip);
-                let trusted = self.policy.trusts_at(ip, 0);
+                let trusted = by_identity || self.policy.trusts_at(ip, 0);
                 if trusted && self.honour_for {
                     // The peer is the first hop of the walk.
                     r.hops.push(ip);
                 }
                 trusted
             }
-            None => self.policy.trusts_peer(peer),
+            None => by_identity || self.policy.trusts_peer(peer),
         };
         r.peer_trusted = peer_trusted;
         if peer_trusted {
