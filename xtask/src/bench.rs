@@ -244,6 +244,7 @@ async fn serve_row(row: Row, backend: BackendArg) -> anyhow::Result<ExitCode> {
             outer_site: None,
             replicas: 1,
             session_store,
+            observe_inner_hop: false,
         },
     )
     .await

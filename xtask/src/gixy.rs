@@ -25,8 +25,9 @@ const EXPECTED: &[(u8, &[&str])] = &[
     (2, &["host_spoofing", "hsts_header", "version_disclosure"]),
     // Stage 3 fixes the trust, not the edge: HSTS and the banner are stage 4's lesson.
     (3, &["hsts_header", "version_disclosure"]),
-    // The hardened edge: nothing.
+    // The hardened edge: nothing; and stage 5's, which adds mutual TLS to the app.
     (4, &[]),
+    (5, &[]),
 ];
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {

@@ -12,7 +12,8 @@ use crate::stages;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The stage: 1 (plain HTTP), 2 (broken proxy), 3 (trust-proxy fix), 4 (secure store).
+    /// The stage: 1 (plain HTTP), 2 (broken proxy), 3 (trust-proxy fix), 4 (secure store),
+    /// 5 (trust by identity: mutual TLS to the app; no workshop lab yet).
     /// Runs the finished stage (`crates/stageN-*`), unless `--mine`.
     stage: u8,
     /// Run your workshop code for this stage (`labs/labN-*`) instead of the finished stage.
@@ -52,10 +53,17 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         stages::exercise(args.stage)?
     } else {
-        println!(
-            "Running the finished stage {0} (crates/); your workshop code runs with `cargo xtask lab {0} --mine`.\n",
-            args.stage
-        );
+        if crate::labs::find(args.stage).is_ok() {
+            println!(
+                "Running the finished stage {0} (crates/); your workshop code runs with `cargo xtask lab {0} --mine`.\n",
+                args.stage
+            );
+        } else {
+            println!(
+                "Running the finished stage {} (crates/); it has no workshop lab yet.\n",
+                args.stage
+            );
+        }
         stages::reference(args.stage)?
     };
     let backend = match args.backend {
@@ -122,6 +130,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             outer_site: None,
             replicas: 1,
             session_store,
+            observe_inner_hop: false,
         },
     )
     .await

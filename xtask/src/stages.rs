@@ -21,6 +21,7 @@ pub fn reference(number: u8) -> anyhow::Result<Stage> {
         2 => labkit::stage!(stage2_broken_proxy),
         3 => labkit::stage!(stage3_trust_proxy),
         4 => labkit::stage!(stage4_secure_store),
-        _ => bail!("there is no stage {number}: the lab has stages 1 to 4"),
+        5 => labkit::stage!(stage5_mutual_tls),
+        _ => bail!("there is no stage {number}: the lab has stages 1 to 5"),
     })
 }

@@ -83,6 +83,14 @@ impl RunningApp {
         Ok(RunningApp { addrs, servers })
     }
 
+    /// A running app from its listeners' addresses and their serving tasks.
+    pub(crate) fn from_parts(
+        addrs: Vec<SocketAddr>,
+        servers: Vec<(Option<oneshot::Sender<()>>, JoinHandle<()>)>,
+    ) -> RunningApp {
+        RunningApp { addrs, servers }
+    }
+
     /// Stops serving and waits until the ports are free again.
     pub async fn stop(mut self) {
         for (stop, task) in &mut self.servers {

@@ -10,8 +10,9 @@ pub use lab_app::AppEnv;
 use crate::app::{self, RunningApp};
 use crate::certs::{LAB_HOST, LOOPBACK, LabCerts};
 use crate::client::LabClient;
-use crate::edge::{Backend, Edge, EdgeSpec, LabNetwork, Upstream};
+use crate::edge::{Backend, Edge, EdgeSpec, InternalFiles, LabNetwork, Upstream};
 use crate::error::{LabError, Result};
+use crate::internal::{InternalCa, PROXY_IDENTITY, Role};
 use crate::transcript::Transcript;
 
 /// A step of the lab's story, as the harness runs it. The harness knows no stage: build one
@@ -46,6 +47,11 @@ pub struct LabOptions {
     pub replicas: usize,
     /// Where the app should keep sessions ([`AppEnv::session_store`]).
     pub session_store: Option<String>,
+    /// Put an [`Observer`](crate::Observer) between nginx and the (first) app: what someone on
+    /// the inner network would read. The relay reaches the app on loopback, so the app sees
+    /// 127.0.0.1 as its peer, which the lab adds to `proxy_addresses` (it carries nginx's
+    /// connections). Docker only: natively, clients come from loopback too.
+    pub observe_inner_hop: bool,
 }
 
 impl LabOptions {
@@ -60,6 +66,7 @@ impl LabOptions {
             outer_site: None,
             replicas: 1,
             session_store: None,
+            observe_inner_hop: false,
         })
     }
 }
@@ -75,6 +82,11 @@ pub struct Lab {
     apps: Vec<RunningApp>,
     /// The proxies, nearest the app first; the client talks to the last.
     edges: Vec<Edge>,
+    /// Stage 5: the internal CA, and the app's TLS (kept for restarts).
+    internal: Option<Arc<InternalCa>>,
+    app_tls: Option<Arc<rustls::ServerConfig>>,
+    /// What crossed between nginx and the app (`LabOptions::observe_inner_hop`).
+    observer: Option<crate::Observer>,
 }
 
 impl Lab {
@@ -93,10 +105,12 @@ impl Lab {
             outer_site,
             replicas,
             session_store,
+            observe_inner_hop,
         } = options;
         let transcript = Transcript::default();
         let mut env = AppEnv {
             proxy_addresses: Vec::new(),
+            proxy_identities: Vec::new(),
             public_hosts: Vec::new(),
             session_store,
         };
@@ -117,8 +131,34 @@ impl Lab {
                 client,
                 apps,
                 edges: Vec::new(),
+                internal: None,
+                app_tls: None,
+                observer: None,
             });
         };
+        // A site that proxies to `https://lab_app` gets an app that serves mutual TLS, with
+        // certificates from an internal CA of its own (stage 5).
+        let internal = if site.contains("proxy_pass https://lab_app") {
+            Some(Arc::new(InternalCa::generate()?))
+        } else {
+            None
+        };
+        let app_tls = internal
+            .as_deref()
+            .map(crate::mtls::server_config)
+            .transpose()?;
+        let internal_files = internal
+            .as_deref()
+            .map(|ca| -> Result<InternalFiles> {
+                Ok(InternalFiles {
+                    ca_pem: ca.ca_pem().to_owned(),
+                    proxy: ca.issue(PROXY_IDENTITY, Role::Client)?,
+                })
+            })
+            .transpose()?;
+        if internal.is_some() {
+            env.proxy_identities = vec![PROXY_IDENTITY.to_owned()];
+        }
         // In Docker, nginx reaches the host at the gateway of the lab's own network; the app
         // listens there and on loopback, and nowhere else.
         let network = match backend {
@@ -132,17 +172,29 @@ impl Lab {
         for _ in 0..replicas.max(1) {
             listeners.push(app::bind_where_the_proxy_reaches(host, 0).await?);
         }
-        let app_ports = listeners
+        let mut app_ports = listeners
             .iter()
             .map(|listeners| listeners[0].local_addr().map(|addr| addr.port()))
             .collect::<std::io::Result<Vec<u16>>>()
             .map_err(LabError::io("reading the app's address"))?;
+        let observer = if observe_inner_hop {
+            // nginx reaches the relay where it would reach the app; the relay reaches the app
+            // on loopback, an address no client of the lab has (they arrive from the gateway).
+            let observer =
+                crate::Observer::start_on(host, SocketAddr::new(LOOPBACK, app_ports[0])).await?;
+            app_ports[0] = observer.addr().port();
+            env.proxy_addresses.push(LOOPBACK);
+            Some(observer)
+        } else {
+            None
+        };
         let inner = EdgeSpec {
             site,
             certs: &certs,
             upstream: Upstream::App(app_ports),
             https_port: if outer_site.is_none() { port } else { None },
             network: network.clone(),
+            internal: internal_files,
         };
         let mut edges = vec![Edge::start(backend, inner).await?];
         if let Some(outer_site) = outer_site {
@@ -157,15 +209,17 @@ impl Lab {
                 },
                 https_port: port,
                 network: network.clone(),
+                internal: None,
             };
             edges.push(Edge::start(backend, outer).await?);
         }
-        env.proxy_addresses = edges.iter().map(Edge::address_seen_by_app).collect();
+        env.proxy_addresses
+            .extend(edges.iter().map(Edge::address_seen_by_app));
         let front = edges.last().expect("at least the stage's nginx");
         env.public_hosts = vec![public_host(front.https_port())];
         let apps = listeners
             .into_iter()
-            .map(|listener| RunningApp::serve(listener, build_app(stage, &env)?))
+            .map(|listeners| serve(listeners, build_app(stage, &env)?, app_tls.as_ref(), &env))
             .collect::<Result<Vec<_>>>()?;
         let client = LabClient::new(
             "https",
@@ -181,6 +235,9 @@ impl Lab {
             client,
             apps,
             edges,
+            internal,
+            app_tls,
+            observer,
         })
     }
 
@@ -197,9 +254,11 @@ impl Lab {
             for addr in addrs {
                 listeners.push(app::bind(addr).await?);
             }
-            self.apps.push(RunningApp::serve(
+            self.apps.push(serve(
                 listeners,
                 build_app(&self.stage, &self.env)?,
+                self.app_tls.as_ref(),
+                &self.env,
             )?);
         }
         Ok(())
@@ -255,6 +314,16 @@ impl Lab {
     /// gateway of the lab's network, where nginx connects.
     pub fn app_listen_addrs(&self) -> &[SocketAddr] {
         self.apps[0].addrs()
+    }
+
+    /// The relay between nginx and the app, when `LabOptions::observe_inner_hop` asked for one.
+    pub fn inner_hop(&self) -> Option<&crate::Observer> {
+        self.observer.as_ref()
+    }
+
+    /// Stage 5's internal CA (the hop between nginx and the app), to issue more certificates.
+    pub fn internal_ca(&self) -> Option<&InternalCa> {
+        self.internal.as_deref()
     }
 
     /// What the app was told about where it runs.
@@ -342,6 +411,24 @@ macro_rules! stage {
             app: $krate::app,
         }
     };
+}
+
+/// Serves an app instance: plain HTTP, or mutual TLS when the stage's site asks for it.
+fn serve(
+    listeners: Vec<tokio::net::TcpListener>,
+    router: Router,
+    tls: Option<&Arc<rustls::ServerConfig>>,
+    env: &AppEnv,
+) -> Result<RunningApp> {
+    match tls {
+        Some(tls) => crate::mtls::serve(
+            listeners,
+            router,
+            Arc::clone(tls),
+            env.proxy_identities.clone(),
+        ),
+        None => RunningApp::serve(listeners, router),
+    }
 }
 
 /// The public host with its port (`app.lab.test:8443`): an allow-list entry names the port

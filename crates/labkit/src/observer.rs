@@ -19,12 +19,19 @@ pub struct Observer {
 }
 
 impl Observer {
-    /// Relays connections made to [`addr`](Self::addr) on to `upstream`.
+    /// Relays connections made to [`addr`](Self::addr) (on loopback) on to `upstream`.
     pub async fn start(upstream: SocketAddr) -> Result<Observer> {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        Observer::start_on(std::net::Ipv4Addr::LOCALHOST.into(), upstream).await
+    }
+
+    /// Relays connections made to [`addr`](Self::addr), on `ip`, on to `upstream`: where the
+    /// harness puts one between nginx and the app (`LabOptions::observe_inner_hop`).
+    pub async fn start_on(ip: std::net::IpAddr, upstream: SocketAddr) -> Result<Observer> {
+        let at = SocketAddr::new(ip, 0);
+        let listener = TcpListener::bind(at)
             .await
             .map_err(|source| LabError::Bind {
-                addr: "127.0.0.1:0".into(),
+                addr: at.to_string(),
                 source,
             })?;
         let addr = listener

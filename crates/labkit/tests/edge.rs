@@ -13,6 +13,7 @@ async fn start_broken(backend: Backend) -> LabError {
         upstream: Upstream::App(vec![9]),
         https_port: None,
         network: None,
+        internal: None,
     };
     match Edge::start(backend, spec).await {
         Ok(_) => panic!("nginx ({backend:?}) should refuse a site with an unknown directive"),

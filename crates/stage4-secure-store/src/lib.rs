@@ -84,6 +84,16 @@ pub fn app(env: &AppEnv) -> Router {
 
 /// The demo app with explicit `settings` (what `app` uses, and what the tests vary).
 pub fn app_with(settings: &Settings, env: &AppEnv) -> Result<Router, StoreUrlError> {
+    let policy = TrustPolicy::from_addrs(env.proxy_addresses.iter().copied());
+    app_trusting(policy, settings, env)
+}
+
+/// Stage 4's app with `policy` as its trust policy (stage 5 trusts its proxy by identity).
+pub fn app_trusting(
+    policy: TrustPolicy,
+    settings: &Settings,
+    env: &AppEnv,
+) -> Result<Router, StoreUrlError> {
     let store = Store::open(&settings.store_url)?;
     let idle = time::Duration::try_from(settings.idle_timeout).unwrap_or(time::Duration::MAX);
     let sessions = SessionManagerLayer::new(store)
@@ -102,7 +112,6 @@ pub fn app_with(settings: &Settings, env: &AppEnv) -> Result<Router, StoreUrlErr
         // Every request counts as activity: save (and push the expiry back) on each one, not
         // only when the data changed, or "idle" would mean "unchanged".
         .with_always_save(true);
-    let policy = TrustPolicy::from_addrs(env.proxy_addresses.iter().copied());
     let trust = ProxyConfig::new(policy).allowed_hosts(env.public_hosts.iter().cloned());
     let options = AppOptions {
         cycle_id_on_login: true,

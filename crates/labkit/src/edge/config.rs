@@ -44,9 +44,12 @@ http {{
         default {https_port};
     }}
 
-    # The app under test. Stages say `proxy_pass http://lab_app;`.
+    # The app under test. Stages say `proxy_pass http://lab_app;` (stage 5: https://).
+    # `keepalive`: idle connections to the app kept open, for sites that speak HTTP/1.1 to it
+    # with an empty Connection header (stage 5; the others open one per request).
     upstream lab_app {{
-{servers}    }}
+{servers}        keepalive 16;
+    }}
 
     include lab/site.conf;
 }}

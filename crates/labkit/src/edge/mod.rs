@@ -88,14 +88,27 @@ pub struct EdgeSpec<'a> {
     /// The Docker network to join (shared by the proxies of a chain); `None` makes one for
     /// this edge. The native backend ignores it.
     pub network: Option<Arc<LabNetwork>>,
+    /// For an app served over mutual TLS (stage 5): the internal CA's certificate and nginx's
+    /// client certificate and key, written as `lab/internal-ca.pem`, `lab/proxy-cert.pem` and
+    /// `lab/proxy-key.pem`.
+    pub internal: Option<InternalFiles>,
+}
+
+/// What nginx needs to speak mutual TLS to the app.
+#[derive(Clone, Debug)]
+pub struct InternalFiles {
+    /// The internal CA, to verify the app's certificate.
+    pub ca_pem: String,
+    /// nginx's own client certificate and key.
+    pub proxy: crate::internal::Issued,
 }
 
 impl EdgeSpec<'_> {
     /// The files beside `nginx.conf`, by relative path: the site (as given), the snippet that
     /// clears forwarding headers (sites `include` it), and the certificates its `ssl_*`
     /// directives name (`ca.pem` verifies the next hop in a chain).
-    fn lab_files(&self, site: String) -> [(&'static str, String); 5] {
-        [
+    fn lab_files(&self, site: String) -> Vec<(&'static str, String)> {
+        let mut files = vec![
             ("lab/site.conf", site),
             (
                 "lab/clear-forwarding-headers.conf",
@@ -104,7 +117,13 @@ impl EdgeSpec<'_> {
             ("lab/cert.pem", self.certs.server_cert_pem.clone()),
             ("lab/key.pem", self.certs.server_key_pem.clone()),
             ("lab/ca.pem", self.certs.ca_pem.clone()),
-        ]
+        ];
+        if let Some(internal) = &self.internal {
+            files.push(("lab/internal-ca.pem", internal.ca_pem.clone()));
+            files.push(("lab/proxy-cert.pem", internal.proxy.cert_pem.clone()));
+            files.push(("lab/proxy-key.pem", internal.proxy.key_pem.clone()));
+        }
+        files
     }
 }
 

@@ -155,6 +155,7 @@ pub fn write_config(site: &str) -> Result<tempfile::TempDir> {
         upstream: Upstream::App(vec![9]),
         https_port: Some(443),
         network: None,
+        internal: None,
     };
     write_prefix(&spec, site.to_owned(), 443)
 }
