@@ -236,61 +236,39 @@ async fn forged_forwarded_port_never_reaches_an_absolute_url() -> Result<()> {
 }
 
 /// 7. Through nginx, every forwarding header a client sends is set or cleared by the edge:
-///    none reaches the app with the client's value. There is one test per header of
-///    `lab_app::FORWARDING_HEADERS`, each looking at the raw header the app received.
-async fn assert_forged_header_never_reaches_the_app(name: &str) -> Result<()> {
+///    none of `lab_app::FORWARDING_HEADERS` reaches the app with the client's value. One
+///    request carries them all, each with its own canary (one nginx instead of one per header:
+///    a workshop's grade waits for every nginx it starts), and the failure names each header
+///    that got through.
+#[tokio::test]
+async fn no_forged_forwarding_header_reaches_the_app() -> Result<()> {
     let lab = Lab::start(&stage()).await?;
-    let canary = format!("for={FORGED_IP};canary-{name}");
-    let me = me_with(lab.client(), &[(name, &canary)]).await?;
-    let received = me.forwarding_headers.get(name);
+    let forged: Vec<(&str, String)> = lab_app::FORWARDING_HEADERS
+        .iter()
+        .map(|name| (*name, format!("for={FORGED_IP};canary-{name}")))
+        .collect();
+    let headers: Vec<(&str, &str)> = forged.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let me = me_with(lab.client(), &headers).await?;
+    let through: Vec<String> = forged
+        .iter()
+        .filter_map(|(name, canary)| {
+            let received = me.forwarding_headers.get(*name)?;
+            received
+                .contains("canary")
+                .then(|| format!("`{name}: {canary}` arrived as `{name}: {received}`"))
+        })
+        .collect();
     assert!(
-        received.is_none_or(|value| !value.contains("canary")),
-        "the client sent `{name}: {canary}` and the app received `{name}: {}`: nginx passes on every header it does not set, so the edge must set or clear it (nginx/clear-forwarding-headers.conf){}",
-        received.map_or("", String::as_str),
+        through.is_empty(),
+        "nginx passes on every header it does not set, so the edge must set or clear each one \
+         (nginx/clear-forwarding-headers.conf); these reached the app with the client's value:\n  {}{}",
+        through.join("\n  "),
         lab.report()
     );
+    assert_eq!(
+        headers.len(),
+        22,
+        "the claim covers every header the app lists"
+    );
     Ok(())
-}
-
-macro_rules! forged_header_never_reaches_the_app {
-    ($($test:ident: $name:literal,)*) => {
-        $(
-            #[tokio::test]
-            async fn $test() -> Result<()> {
-                assert_forged_header_never_reaches_the_app($name).await
-            }
-        )*
-
-        /// The tests above cover exactly the headers the app lists, no more, no fewer.
-        #[test]
-        fn every_forwarding_header_has_its_test() {
-            let tested = [$($name),*];
-            assert_eq!(tested.as_slice(), lab_app::FORWARDING_HEADERS);
-        }
-    };
-}
-
-forged_header_never_reaches_the_app! {
-    forged_x_forwarded_for_never_reaches_the_app: "x-forwarded-for",
-    forged_x_forwarded_proto_never_reaches_the_app: "x-forwarded-proto",
-    forged_x_forwarded_host_never_reaches_the_app: "x-forwarded-host",
-    forged_x_forwarded_port_never_reaches_the_app: "x-forwarded-port",
-    forged_x_forwarded_prefix_never_reaches_the_app: "x-forwarded-prefix",
-    forged_x_forwarded_server_never_reaches_the_app: "x-forwarded-server",
-    forged_x_forwarded_ssl_never_reaches_the_app: "x-forwarded-ssl",
-    forged_x_forwarded_scheme_never_reaches_the_app: "x-forwarded-scheme",
-    forged_forwarded_never_reaches_the_app: "forwarded",
-    forged_x_real_ip_never_reaches_the_app: "x-real-ip",
-    forged_x_client_ip_never_reaches_the_app: "x-client-ip",
-    forged_true_client_ip_never_reaches_the_app: "true-client-ip",
-    forged_x_cluster_client_ip_never_reaches_the_app: "x-cluster-client-ip",
-    forged_cf_connecting_ip_never_reaches_the_app: "cf-connecting-ip",
-    forged_fastly_client_ip_never_reaches_the_app: "fastly-client-ip",
-    forged_x_original_forwarded_for_never_reaches_the_app: "x-original-forwarded-for",
-    forged_x_url_scheme_never_reaches_the_app: "x-url-scheme",
-    forged_front_end_https_never_reaches_the_app: "front-end-https",
-    forged_x_original_host_never_reaches_the_app: "x-original-host",
-    forged_x_host_never_reaches_the_app: "x-host",
-    forged_x_original_url_never_reaches_the_app: "x-original-url",
-    forged_x_rewrite_url_never_reaches_the_app: "x-rewrite-url",
 }

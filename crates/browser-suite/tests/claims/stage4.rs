@@ -201,3 +201,62 @@ async fn stage4_a_cross_site_form_cannot_log_the_victim_in_or_out() -> Result {
     browser.close().await?;
     Ok(())
 }
+
+/// The user's whole journey through the pages, as a person clicks it: home, log in, /me,
+/// Count twice, /account, /private, log out.
+#[tokio::test]
+async fn stage4_the_whole_journey_through_the_pages() -> Result {
+    let _turn = browser_suite::one_at_a_time().await;
+    let (lab, browser, _dir) = start().await?;
+    let origin = lab.origin();
+    browser.goto(&format!("{origin}/")).await?;
+    let home = browser.text().await?;
+    assert!(
+        home.contains("You are not logged in"),
+        "the journey starts anonymous{}",
+        report(&browser, &lab).await
+    );
+    browser.log_in(origin, "alice").await?;
+    browser.goto(&format!("{origin}/me")).await?;
+    let me = browser.text().await?;
+    assert!(
+        me.contains("\"user\":\"alice\""),
+        "/me should say alice{}",
+        report(&browser, &lab).await
+    );
+    browser.goto(&format!("{origin}/")).await?;
+    browser.click_button("Count").await?;
+    browser.click_button("Count").await?;
+    let counted = browser.text().await?;
+    assert!(
+        counted.contains("counted to 2"),
+        "Count twice comes back to the home page at 2{}",
+        report(&browser, &lab).await
+    );
+    browser.goto(&format!("{origin}/account")).await?;
+    let account = browser.text().await?;
+    assert!(
+        account.contains("only served over HTTPS") && account.contains("alice"),
+        "/account answers at once over HTTPS{}",
+        report(&browser, &lab).await
+    );
+    browser.goto(&format!("{origin}/private")).await?;
+    let private = browser.text().await?;
+    browser.screenshot("stage4-journey-private").await?;
+    assert!(
+        private.contains("Only logged-in users see this"),
+        "/private shows the member's page{}",
+        report(&browser, &lab).await
+    );
+    browser.goto(&format!("{origin}/")).await?;
+    browser.click_button("Log out").await?;
+    let after = browser.text().await?;
+    browser.screenshot("stage4-journey-logged-out").await?;
+    assert!(
+        after.contains("You are not logged in"),
+        "logging out comes back to the home page, anonymous{}",
+        report(&browser, &lab).await
+    );
+    browser.close().await?;
+    Ok(())
+}
