@@ -109,9 +109,36 @@ impl Browser {
         self.client.as_ref().expect("a started browser")
     }
 
-    /// Navigates to `url` and waits for the page to load.
+    /// Navigates to `url` and waits for the page to load. A load that Chromium aborted because
+    /// the machine's network changed (a lab's Docker bridge getting its addresses a moment
+    /// after it was made) is tried again, up to three times: it says nothing about the lab.
     pub async fn goto(&self, url: &str) -> Result<()> {
+        for _ in 0..3 {
+            let went = self.client().goto(url).await;
+            if !self.network_changed(went.as_ref().err()).await {
+                return Ok(went?);
+            }
+            tracing::info!(%url, "the network changed under the browser: loading again");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
         Ok(self.client().goto(url).await?)
+    }
+
+    /// Whether the last load failed with `ERR_NETWORK_CHANGED` (as an error, or as Chromium's
+    /// error page).
+    async fn network_changed(&self, error: Option<&fantoccini::error::CmdError>) -> bool {
+        if error.is_some_and(|e| e.to_string().contains("ERR_NETWORK_CHANGED")) {
+            return true;
+        }
+        let url = self.client().current_url().await.map(|u| u.to_string());
+        if url.is_ok_and(|u| u.starts_with("chrome-error://")) {
+            return self
+                .client()
+                .source()
+                .await
+                .is_ok_and(|page| page.contains("ERR_NETWORK_CHANGED"));
+        }
+        false
     }
 
     /// The page's visible text.
@@ -138,7 +165,9 @@ impl Browser {
     pub async fn log_in(&self, origin: &str, user: &str) -> Result<()> {
         self.goto(&format!("{origin}/login")).await?;
         self.client()
-            .find(Locator::Css("input[name=username]"))
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::Css("input[name=username]"))
             .await?
             .send_keys(user)
             .await?;
@@ -151,7 +180,9 @@ impl Browser {
         let before = self.url().await?;
         let marker = self.mark_page().await?;
         self.client()
-            .find(Locator::XPath(&xpath))
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::XPath(&xpath))
             .await?
             .click()
             .await?;
