@@ -103,8 +103,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         print!("{}", report.render(crate::colour()));
     }
+    let told_nothing = report
+        .findings
+        .iter()
+        .all(|f| f.verdict == lab_audit::Verdict::CannotTell);
     Ok(if report.failed() {
         ExitCode::FAILURE
+    } else if told_nothing {
+        // Nothing was checked (an unreachable target, say): not a pass for a pipeline.
+        eprintln!("no check could tell anything about {}", options.target);
+        ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
     })
