@@ -32,7 +32,7 @@ pub mod trust;
 pub mod walkthrough;
 
 pub use certs::{LAB_HOST, LabCerts};
-pub use client::{Exchange, LabClient};
+pub use client::{Exchange, LabClient, error_chain};
 pub use edge::{Backend, Edge};
 pub use error::{LabError, Result};
 pub use lab::{AppEnv, Lab, LabOptions, Stage};

@@ -395,6 +395,17 @@ const ALL: &[u8] = &[1, 2, 3, 4];
 const ALL_BUT_2: &[u8] = &[1, 3, 4];
 const FROM_3: &[u8] = &[3, 4];
 
+/// Walks through the story on `lab` quietly and returns each unmet expectation with what was
+/// observed instead: what a stage's "meets every expectation" claim asserts is empty.
+pub async fn unmet(lab: &Lab) -> Result<Vec<String>> {
+    Ok(walk(lab, &mut |_| {})
+        .await?
+        .into_iter()
+        .filter(|s| !s.met)
+        .map(|s| format!("{} ({})", s.expectation, s.observed))
+        .collect())
+}
+
 /// An address from the documentation range (RFC 5737): what a forger claims to be.
 pub const FORGED_IP: &str = "203.0.113.66";
 

@@ -71,20 +71,9 @@ async fn me_directly(lab: &Lab, client: &reqwest::Client) -> std::result::Result
         .header("x-forwarded-proto", "https")
         .send()
         .await
-        .map_err(|e| error_chain(&e))?;
+        .map_err(|e| labkit::error_chain(&e))?;
     let body = response.text().await.map_err(|e| e.to_string())?;
     serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 // ANCHOR: through_nginx
@@ -255,12 +244,7 @@ async fn stage_4s_inner_hop_carries_the_session_id_in_cleartext() -> Result<()> 
 #[tokio::test]
 async fn the_walkthrough_meets_every_expectation() -> Result<()> {
     let (lab, _dir) = start(false).await?;
-    let steps = labkit::walkthrough::walk(&lab, &mut |_| {}).await?;
-    let unmet: Vec<String> = steps
-        .iter()
-        .filter(|s| !s.met)
-        .map(|s| format!("{} ({})", s.expectation, s.observed))
-        .collect();
+    let unmet = labkit::walkthrough::unmet(&lab).await?;
     assert!(
         unmet.is_empty(),
         "stage 5 should meet every expectation; unmet: {unmet:#?}{}",
