@@ -13,7 +13,7 @@ use crate::stages;
 #[derive(clap::Args)]
 pub struct Args {
     /// The stage: 1 (plain HTTP), 2 (broken proxy), 3 (trust-proxy fix), 4 (secure store),
-    /// 5 (trust by identity: mutual TLS to the app; no workshop lab yet).
+    /// 5 (trust by identity: mutual TLS to the app).
     /// Runs the finished stage (`crates/stageN-*`), unless `--mine`.
     stage: u8,
     /// Run your workshop code for this stage (`labs/labN-*`) instead of the finished stage.

@@ -186,6 +186,26 @@ pub const LABS: &[Lab] = &[
             },
         ],
     },
+    Lab {
+        number: 5,
+        package: "lab5-identity",
+        dir: "labs/lab5-identity",
+        edits: &["src/lib.rs"],
+        hints: &[
+            "Which of the grade's failures names a CAUSE? Who connected, from where, with which certificate?",
+            "An address can be shared (a relay, a sidecar, a node's other pods) and can move. What does the proxy have that nobody else can show? `env.proxy_identities` holds it.",
+            "`TrustPolicy::none().trust_identities(...)` trusts the peer whose verified certificate names the proxy, and no address. Adding `from_addrs` back trusts whoever shares the address again. Book: book/src/stage-5.md",
+        ],
+        starter_fails: &[
+            "a_service_at_the_proxys_address_is_not_the_proxy",
+            "a_rotated_proxy_certificate_is_trusted_without_restarting_the_app",
+        ],
+        mistakes: &[Mistake {
+            name: "name-or-address",
+            fails: "a_service_at_the_proxys_address_is_not_the_proxy",
+            message: "CAUSE: the app trusts an address",
+        }],
+    },
 ];
 
 /// Lab `number`, or an error listing the labs.

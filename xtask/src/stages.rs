@@ -10,7 +10,8 @@ pub fn exercise(number: u8) -> anyhow::Result<Stage> {
         2 => labkit::stage!(lab2_nginx),
         3 => labkit::stage!(lab3_trust),
         4 => labkit::stage!(lab4_hardening),
-        _ => bail!("there is no lab {number}: the labs are 1 to 4"),
+        5 => labkit::stage!(lab5_identity),
+        _ => bail!("there is no lab {number}: the labs are 1 to 5"),
     })
 }
 

@@ -159,6 +159,34 @@ async fn another_services_certificate_gets_its_forwarded_headers_ignored() -> Re
 }
 // ANCHOR_END: another_service
 
+// ANCHOR: shared_address
+/// Addresses are shared and move: here a relay on the app's host carries nginx's connections,
+/// so the proxy's address is 127.0.0.1, and another service on that host connects from the
+/// same address. Only the name on the certificate tells them apart.
+#[tokio::test]
+async fn a_service_at_the_proxys_address_is_not_the_proxy() -> Result<()> {
+    let (lab, _dir) = start(true).await?;
+    let internal = lab.internal_ca().expect("stage 5 has an internal CA");
+    let billing = internal.issue("billing.internal.lab.test", Role::Client)?;
+    let me = me_directly(&lab, &direct_tls_client(&lab, Some(&billing)))
+        .await
+        .unwrap_or_else(|e| panic!("a valid internal certificate should be served: {e}"));
+    assert!(
+        !me.peer_trusted,
+        "CAUSE: the app trusts an address. The billing service connected from {peer}, an \
+         address the proxy uses too ({proxies:?}), and was believed: its forged headers made \
+         the request {scheme} from {client:?}. Trust the name the proxy's certificate proves \
+         (`env.proxy_identities`, with `TrustPolicy::trust_identities`), not where it connects \
+         from.",
+        peer = me.peer,
+        proxies = lab.env().proxy_addresses,
+        scheme = me.scheme,
+        client = me.client_ip,
+    );
+    Ok(())
+}
+// ANCHOR_END: shared_address
+
 /// Certificates rotate: a new proxy certificate (a new key, the same name, the same CA) is
 /// trusted at once, with no restart of the app, because trust is in the name, not the key.
 #[tokio::test]
