@@ -73,14 +73,18 @@ enum Row {
     Stage3,
     Stage4Sqlite,
     Stage4Redis,
+    Stage5Sqlite,
+    Stage5SqliteNoKeepalive,
 }
 
 impl Row {
-    const ALL: [Row; 4] = [
+    const ALL: [Row; 6] = [
         Row::Ceiling,
         Row::Stage3,
         Row::Stage4Sqlite,
         Row::Stage4Redis,
+        Row::Stage5Sqlite,
+        Row::Stage5SqliteNoKeepalive,
     ];
 
     fn label(self) -> &'static str {
@@ -89,6 +93,8 @@ impl Row {
             Row::Stage3 => "stage 3, memory store",
             Row::Stage4Sqlite => "stage 4, SQLite",
             Row::Stage4Redis => "stage 4, Redis",
+            Row::Stage5Sqlite => "stage 5, SQLite, mutual TLS",
+            Row::Stage5SqliteNoKeepalive => "stage 5, no upstream keep-alive",
         }
     }
 
@@ -98,6 +104,8 @@ impl Row {
             Row::Stage3 => "stage3",
             Row::Stage4Sqlite => "stage4-sqlite",
             Row::Stage4Redis => "stage4-redis",
+            Row::Stage5Sqlite => "stage5-sqlite",
+            Row::Stage5SqliteNoKeepalive => "stage5-sqlite-no-keepalive",
         }
     }
 
@@ -221,6 +229,16 @@ async fn serve_row(row: Row, backend: BackendArg) -> anyhow::Result<ExitCode> {
             let url = started.url();
             redis = Some(started);
             (labkit::stage!(stage4_secure_store), Some(url))
+        }
+        Row::Stage5Sqlite | Row::Stage5SqliteNoKeepalive => {
+            let file = scratch.path().join("sessions.db");
+            let url = format!("sqlite://{}", file.display());
+            let mut stage = labkit::stage!(stage5_mutual_tls);
+            if row == Row::Stage5SqliteNoKeepalive {
+                let site = without_upstream_keepalive(stage.site.unwrap_or_default());
+                stage.site = Some(Box::leak(site.into_boxed_str()));
+            }
+            (stage, Some(url))
         }
     };
     // The harness's frame sends nginx's access log to this process, which keeps all of it in
@@ -1276,6 +1294,8 @@ impl Report<'_> {
             Row::Stage3 => "#2e86c1",
             Row::Stage4Sqlite => "#28b463",
             Row::Stage4Redis => "#c0392b",
+            Row::Stage5Sqlite => "#8e44ad",
+            Row::Stage5SqliteNoKeepalive => "#d2b4de",
         };
         for (i, row) in self.rows.iter().enumerate() {
             let y = top1 + i as f64 * ROW_H;
@@ -1367,8 +1387,26 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown CPU".into())
 }
 
+/// `site` with nginx's default toward the upstream (HTTP/1.0, `Connection: close`): what the
+/// inner hop costs with a TLS handshake per request.
+fn without_upstream_keepalive(site: &str) -> String {
+    site.replace(
+        "        proxy_http_version 1.1;\n        proxy_set_header Connection \"\";\n",
+        "",
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_no_keepalive_row_drops_exactly_the_keepalive_lines() {
+        let site = stage5_mutual_tls::NGINX_SITE.expect("stage 5 has a site");
+        let without = super::without_upstream_keepalive(site);
+        assert!(site.contains("proxy_http_version 1.1;"));
+        assert!(!without.contains("proxy_http_version") && !without.contains("Connection \"\""));
+        assert_eq!(site.lines().count(), without.lines().count() + 2);
+    }
+
     use super::*;
 
     const WRK: &str = "Running 10s test @ https://127.0.0.1:4443/me
