@@ -48,7 +48,7 @@ pub const LABS: &[Lab] = &[
         hints: &[
             "What does a handler that asks for a `Session` need from the layers around it?",
             "tower-sessions' `SessionManagerLayer::new(MemoryStore::default())` gives every request a session. Where does it go in the chain of `.layer(...)` calls?",
-            "Over plain HTTP, a cookie marked Secure is stored but never sent back. What does `.with_secure(false)` change? Book: book/src/stage-1.md",
+            "Over plain HTTP, a browser refuses a cookie marked Secure outright: it never stores it, so it never comes back. What does `.with_secure(false)` change? Book: book/src/stage-1.md",
         ],
         starter_fails: &[
             "sessions_work_over_plain_http",
