@@ -98,7 +98,8 @@ pub fn commands_in(line: &str) -> Vec<Vec<String>> {
             let trimmed = word.trim_end_matches(['.', ',', ':', ';', ')']);
             let ok = trimmed
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_./=".contains(c));
+                // A comma inside a word is a list value (`--rows a,b`); at its end, prose.
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=,".contains(c));
             if !(is_placeholder(trimmed) || ok && !trimmed.is_empty()) {
                 break;
             }
@@ -170,6 +171,18 @@ mod tests {
             .iter()
             .map(|list| list.iter().map(|s| (*s).to_owned()).collect())
             .collect()
+    }
+
+    #[test]
+    fn a_comma_inside_a_word_is_a_list_value() {
+        assert_eq!(
+            commands_in("`cargo xtask bench --rows stage4-sqlite,stage5-sqlite`, then"),
+            strings(&[&["bench", "--rows", "stage4-sqlite,stage5-sqlite"]])
+        );
+        assert_eq!(
+            commands_in("run cargo xtask lab 1, then"),
+            strings(&[&["lab", "1"]])
+        );
     }
 
     #[test]
