@@ -76,6 +76,18 @@ async fn me_directly(lab: &Lab, client: &reqwest::Client) -> std::result::Result
     serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))
 }
 
+/// `GET /me` straight to the app with forged forwarding headers, presenting a new certificate
+/// from the internal CA for `name`: the app must serve it (the certificate is valid).
+async fn me_as(lab: &Lab, name: &str) -> Result<Me> {
+    let internal = lab.internal_ca().expect("stage 5 has an internal CA");
+    let issued = internal.issue(name, Role::Client)?;
+    Ok(me_directly(lab, &direct_tls_client(lab, Some(&issued)))
+        .await
+        .unwrap_or_else(|e| {
+            panic!("a valid internal certificate for {name} should be served: {e}")
+        }))
+}
+
 // ANCHOR: through_nginx
 /// Through nginx, everything stage 4 promised still holds: the session, HTTPS, the browser's
 /// address and the public origin; and the app trusted nginx by its certificate's name.
@@ -146,11 +158,7 @@ async fn the_app_refuses_a_certificate_from_another_ca() -> Result<()> {
 #[tokio::test]
 async fn another_services_certificate_gets_its_forwarded_headers_ignored() -> Result<()> {
     let (lab, _dir) = start(false).await?;
-    let internal = lab.internal_ca().expect("stage 5 has an internal CA");
-    let billing = internal.issue("billing.internal.lab.test", Role::Client)?;
-    let me = me_directly(&lab, &direct_tls_client(&lab, Some(&billing)))
-        .await
-        .unwrap_or_else(|e| panic!("a valid internal certificate should be served: {e}"));
+    let me = me_as(&lab, "billing.internal.lab.test").await?;
     assert!(
         !me.peer_trusted && me.scheme == "http" && me.client_ip != FORGED_IP.parse().ok(),
         "another service's forged X-Forwarded-Proto/-For must not be believed: {me:?}"
@@ -166,11 +174,7 @@ async fn another_services_certificate_gets_its_forwarded_headers_ignored() -> Re
 #[tokio::test]
 async fn a_service_at_the_proxys_address_is_not_the_proxy() -> Result<()> {
     let (lab, _dir) = start(true).await?;
-    let internal = lab.internal_ca().expect("stage 5 has an internal CA");
-    let billing = internal.issue("billing.internal.lab.test", Role::Client)?;
-    let me = me_directly(&lab, &direct_tls_client(&lab, Some(&billing)))
-        .await
-        .unwrap_or_else(|e| panic!("a valid internal certificate should be served: {e}"));
+    let me = me_as(&lab, "billing.internal.lab.test").await?;
     assert!(
         !me.peer_trusted,
         "CAUSE: the app trusts an address. The billing service connected from {peer}, an \
@@ -192,11 +196,8 @@ async fn a_service_at_the_proxys_address_is_not_the_proxy() -> Result<()> {
 #[tokio::test]
 async fn a_rotated_proxy_certificate_is_trusted_without_restarting_the_app() -> Result<()> {
     let (lab, _dir) = start(false).await?;
-    let internal = lab.internal_ca().expect("stage 5 has an internal CA");
-    let rotated = internal.issue(PROXY_IDENTITY, Role::Client)?;
-    let me = me_directly(&lab, &direct_tls_client(&lab, Some(&rotated)))
-        .await
-        .unwrap_or_else(|e| panic!("the rotated proxy certificate should be served: {e}"));
+    // A new certificate and key for the proxy's name, from the same CA.
+    let me = me_as(&lab, PROXY_IDENTITY).await?;
     assert!(
         me.peer_trusted && me.scheme == "https",
         "the rotated certificate names the proxy: its headers should count: {me:?}"
