@@ -130,15 +130,11 @@ impl Browser {
         if error.is_some_and(|e| e.to_string().contains("ERR_NETWORK_CHANGED")) {
             return true;
         }
-        let url = self.client().current_url().await.map(|u| u.to_string());
-        if url.is_ok_and(|u| u.starts_with("chrome-error://")) {
-            return self
-                .client()
-                .source()
-                .await
-                .is_ok_and(|page| page.contains("ERR_NETWORK_CHANGED"));
-        }
-        false
+        // WebDriver reports the URL that was asked for, not Chromium's error page: read the page.
+        self.client()
+            .source()
+            .await
+            .is_ok_and(|page| page.contains("ERR_NETWORK_CHANGED"))
     }
 
     /// The page's visible text.
