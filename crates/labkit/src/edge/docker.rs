@@ -22,7 +22,76 @@ pub(super) type Container = ContainerAsync<GenericImage>;
 /// nginx prints this once it accepts connections (FIELD-NOTES).
 const READY: &str = "start worker process";
 
+/// How often to pick another HTTPS port when Docker finds the one picked already taken.
+const PORT_ATTEMPTS: usize = 5;
+
 pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
+    if let Some(port) = spec.https_port {
+        return start_on(spec, port).await;
+    }
+    // The port is picked free, then bound by Docker a moment later: a parallel lab may take it
+    // in between ("port is already allocated"). Pick another.
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let port = super::native::free_port()?;
+        match start_on(spec.clone(), port).await {
+            Err(error)
+                if attempt < PORT_ATTEMPTS
+                    && error.to_string().contains("port is already allocated") =>
+            {
+                tracing::info!(port, "the HTTPS port was taken meanwhile: picking another");
+            }
+            started => return started,
+        }
+    }
+}
+
+/// A label unique to one start, so that a container Docker created but could not start (its
+/// port taken) can be found and removed: testcontainers leaves such a one behind.
+const EDGE_ID: &str = "org.secure-sessions-lab.edge-id";
+
+async fn start_on(spec: EdgeSpec<'_>, https_port: u16) -> Result<Edge> {
+    let edge_id = format!("{:016x}", fastrand::u64(..));
+    let started = start_labelled(spec, https_port, &edge_id).await;
+    if started.is_err() {
+        remove_labelled(&edge_id).await;
+    }
+    started
+}
+
+/// Removes every container, running or not, that carries this start's label.
+async fn remove_labelled(edge_id: &str) {
+    use std::collections::HashMap;
+    use testcontainers::bollard::query_parameters::{
+        ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+    };
+    let Ok(docker) = docker_client_instance().await else {
+        return;
+    };
+    let filters = HashMap::from([("label", vec![format!("{EDGE_ID}={edge_id}")])]);
+    let listed = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&filters)
+                .build(),
+        ))
+        .await;
+    for container in listed.unwrap_or_default() {
+        if let Some(id) = container.id {
+            let _ = docker
+                .remove_container(
+                    &id,
+                    Some(RemoveContainerOptionsBuilder::new().force(true).build()),
+                )
+                .await;
+        }
+    }
+}
+
+async fn start_labelled(spec: EdgeSpec<'_>, https_port: u16, edge_id: &str) -> Result<Edge> {
+    let edge_id = edge_id.to_owned();
     let image = images::nginx().await?;
     let network = match &spec.network {
         Some(network) => Arc::clone(network),
@@ -42,10 +111,6 @@ pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
     };
     // Picked before the container starts, not left to Docker: the site's redirects name it
     // (`$lab_https_port`), and the config is written before Docker could say which it chose.
-    let https_port = match spec.https_port {
-        Some(port) => port,
-        None => super::native::free_port()?,
-    };
     let main = render_main("user nobody nogroup;", "/tmp", &upstreams, https_port);
     let logs = Logs::default();
     let sink = logs.clone();
@@ -57,6 +122,7 @@ pub(super) async fn start(spec: EdgeSpec<'_>) -> Result<Edge> {
         .with_network(network.name())
         .with_copy_to("/etc/nginx/nginx.conf", main.into_bytes())
         .with_label("org.secure-sessions-lab.role", "edge")
+        .with_label(EDGE_ID, edge_id.as_str())
         .with_startup_timeout(Duration::from_secs(30))
         .with_log_consumer(move |frame: &LogFrame| {
             let bytes = match frame {
