@@ -59,30 +59,99 @@ impl Redis {
         Ok(self.container.unpause().await?)
     }
 
-    /// Whether a key exists, asked of Redis itself (`redis-cli` inside the container is not
-    /// needed: the image may have only the server), through a raw RESP exchange.
+    /// Whether a key exists, asked of Redis itself.
     pub async fn exists(&self, key: &str) -> Result<bool> {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+        match self.command(&["EXISTS", key]).await?.as_str() {
+            ":1" => Ok(true),
+            ":0" => Ok(false),
+            other => Err(self.unexpected(format!("EXISTS answered {other:?}"))),
+        }
+    }
+
+    /// How many writes Redis has executed since it started, by its own count (`INFO
+    /// commandstats`): the commands a session store writes with (SET and its kin, EXPIRE and
+    /// its kin, DEL, UNLINK, GETEX).
+    pub async fn writes(&self) -> Result<u64> {
+        const WRITES: &[&str] = &[
+            "set",
+            "setex",
+            "psetex",
+            "getex",
+            "getset",
+            "expire",
+            "pexpire",
+            "expireat",
+            "pexpireat",
+            "persist",
+            "del",
+            "unlink",
+        ];
+        let stats = self.command(&["INFO", "commandstats"]).await?;
+        let mut writes = 0;
+        for line in stats.lines() {
+            // cmdstat_set:calls=3,usec=21,...
+            let Some((name, fields)) = line.trim().split_once(':') else {
+                continue;
+            };
+            let Some(command) = name.strip_prefix("cmdstat_") else {
+                continue;
+            };
+            if !WRITES.contains(&command) {
+                continue;
+            }
+            let calls = fields
+                .split(',')
+                .find_map(|field| field.strip_prefix("calls="))
+                .and_then(|calls| calls.parse::<u64>().ok())
+                .ok_or_else(|| self.unexpected(format!("INFO commandstats line {line:?}")))?;
+            writes += calls;
+        }
+        Ok(writes)
+    }
+
+    /// Sends one command and returns its answer: a simple answer or integer as its line
+    /// (`+OK`, `:1`), a bulk string as its text. `redis-cli` is not needed (the image may have
+    /// only the server): RESP is short enough to speak by hand.
+    async fn command(&self, args: &[&str]) -> Result<String> {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", self.port))
             .await
             .map_err(LabError::io("connecting to Redis"))?;
-        let command = format!("*2\r\n$6\r\nEXISTS\r\n${}\r\n{key}\r\n", key.len());
+        let mut stream = BufReader::new(stream);
+        let mut request = format!("*{}\r\n", args.len());
+        for arg in args {
+            request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+        }
         stream
-            .write_all(command.as_bytes())
+            .get_mut()
+            .write_all(request.as_bytes())
             .await
             .map_err(LabError::io("asking Redis"))?;
-        let mut reply = [0u8; 16];
-        let n = stream
-            .read(&mut reply)
+        let mut line = String::new();
+        stream
+            .read_line(&mut line)
             .await
             .map_err(LabError::io("reading Redis's answer"))?;
-        match &reply[..n] {
-            b":1\r\n" => Ok(true),
-            b":0\r\n" => Ok(false),
-            other => Err(LabError::Unexpected {
-                url: self.url(),
-                detail: format!("EXISTS answered {:?}", String::from_utf8_lossy(other)),
-            }),
+        let line = line.trim_end().to_owned();
+        let Some(length) = line.strip_prefix('$') else {
+            return Ok(line);
+        };
+        let length: usize = length
+            .parse()
+            .map_err(|_| self.unexpected(format!("a bulk answer of length {length:?}")))?;
+        let mut body = vec![0; length + 2];
+        stream
+            .read_exact(&mut body)
+            .await
+            .map_err(LabError::io("reading Redis's answer"))?;
+        body.truncate(length);
+        Ok(String::from_utf8_lossy(&body).into_owned())
+    }
+
+    fn unexpected(&self, detail: String) -> LabError {
+        LabError::Unexpected {
+            url: self.url(),
+            detail,
         }
     }
 }

@@ -9,11 +9,13 @@
 //! `cargo xtask lab 4 --reference --store redis`.
 
 pub mod hardening;
+pub mod renewal;
 mod sqlite;
 mod store;
 
 use std::time::Duration;
 
+use crate::renewal::RenewWhenDue;
 use axum::Router;
 use axum::middleware;
 use lab_app::{AppEnv, AppOptions};
@@ -94,7 +96,12 @@ pub fn app_trusting(
     settings: &Settings,
     env: &AppEnv,
 ) -> Result<Router, StoreUrlError> {
-    let store = Store::open(&settings.store_url)?;
+    // Written when the data changed, or when the idle deadline is due for renewal: at most
+    // once per request, and seldom for a request that only reads (`renewal`).
+    let store = RenewWhenDue::new(
+        Store::open(&settings.store_url)?,
+        renewal::renew_after(settings.idle_timeout),
+    );
     let idle = time::Duration::try_from(settings.idle_timeout).unwrap_or(time::Duration::MAX);
     let sessions = SessionManagerLayer::new(store)
         // `__Host-`: the browser only accepts it Secure, for Path=/ and with no Domain, so
@@ -109,8 +116,8 @@ pub fn app_trusting(
         .with_same_site(SameSite::Lax)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(idle))
-        // Every request counts as activity: save (and push the expiry back) on each one, not
-        // only when the data changed, or "idle" would mean "unchanged".
+        // Every request counts as activity: offer a save on each one, not only when the data
+        // changed, or "idle" would mean "unchanged". `RenewWhenDue` writes only the due ones.
         .with_always_save(true);
     let trust = ProxyConfig::new(policy).allowed_hosts(env.public_hosts.iter().cloned());
     let options = AppOptions {

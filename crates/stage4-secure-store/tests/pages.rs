@@ -25,7 +25,8 @@ async fn the_panel_never_shows_the_session_id() -> Result<()> {
             lab.report()
         );
     }
-    // Every request renews the idle timeout, so every answer sets the cookie again.
+    // Every request is activity: every answer sets the cookie again, its Max-Age restarted
+    // (the store's deadline follows once its renewal is due: src/renewal.rs).
     assert!(
         home.body
             .contains("<strong>set</strong> by this answer: <code>__Host-id=…;"),

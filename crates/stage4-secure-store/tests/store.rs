@@ -177,3 +177,40 @@ async fn the_sqlite_files_are_private_to_the_apps_user() {
         }
     }
 }
+
+/// Writes as Redis itself counts them (`INFO commandstats`), through the real nginx: the
+/// store's work per request, which is what a session store's throughput is made of.
+#[tokio::test]
+async fn a_request_writes_the_store_at_most_once_and_a_read_not_at_all() -> labkit::Result<()> {
+    let redis = Redis::start().await?;
+    let lab = crate::common::start_on(&redis.url(), 1).await?;
+    lab.client().log_in("alice").await?;
+    let after_login = redis.writes().await?;
+
+    for _ in 0..10 {
+        let me = lab.client().me().await?;
+        assert_eq!(me.user.as_deref(), Some("alice"), "{}", lab.report());
+    }
+    let after_reads = redis.writes().await?;
+    assert_eq!(
+        after_reads - after_login,
+        0,
+        "10 requests that only read the session, seconds after login, wrote the store {} times: \
+         the idle deadline is renewed only once a tenth of the idle timeout has passed \
+         (src/renewal.rs){}",
+        after_reads - after_login,
+        lab.report()
+    );
+
+    lab.client().count().await?;
+    let after_count = redis.writes().await?;
+    assert_eq!(
+        after_count - after_reads,
+        1,
+        "a request that changed the session (POST /count) wrote it {} times: the handler's save \
+         and the session layer's must not both reach the store (src/renewal.rs){}",
+        after_count - after_reads,
+        lab.report()
+    );
+    Ok(())
+}
