@@ -63,7 +63,7 @@ async fn main() -> std::process::ExitCode {
         Command::Grade(args) => grade::run(args),
         Command::Hint(args) => hint::run(args),
         Command::VerifyLabs(args) => verify_labs::run(args),
-        Command::Bench(args) => bench::run(args).await,
+        Command::Bench(args) => bench::run(args),
         Command::Gixy(args) => gixy::run(args),
         Command::Browser(args) => browser::run(args),
         Command::Audit(args) => audit::run(args).await,

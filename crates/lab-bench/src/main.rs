@@ -1,0 +1,425 @@
+//! `cargo xtask bench` (this crate, `lab-bench`): what each stage costs, measured side by side
+//! in one run.
+//!
+//! Rows go through the same nginx TLS setup (each started by [`labkit::Lab::start_with`], Docker
+//! by default): nginx answering `GET /me` by itself (`nginx/bench-ceiling.conf`, the ceiling),
+//! stage 3 (memory store), stage 4 on SQLite and on Redis, stage 5 with and without upstream
+//! keep-alive. wrk, a separate process from Debian's packages, drives an authenticated
+//! `GET /me` over keep-alive connections.
+//!
+//! # How the numbers are kept honest on a small, shared machine
+//!
+//! - Every row runs in its own child process (this binary, `lab-bench --serve ROW`), started
+//!   together and kept running, so rows can be measured in turn, round after round, and each
+//!   row's memory is its own process's (`/proc/PID/status`), not a sum over the run.
+//! - Rows alternate (the order rotates every round) and each round's ratio to the ceiling is
+//!   taken within that round; the table shows the median over rounds.
+//! - Where the CPU went during each measured run is read from `/proc` (the app's process,
+//!   nginx's container, docker-proxy, Redis, wrk and everything else), which is what says
+//!   what limited a row.
+//! - The whole thing runs as a release build: `cargo xtask bench` runs this crate with
+//!   `cargo run --release`, and a debug build of it re-runs itself that way.
+//!
+//! The report is printed, and written into the book (`book/src/perf/results.md` and
+//! `book/src/perf/bench.svg`) unless `--no-book`.
+//!
+//! Modules: [`cli`] (the flags, shared with the xtask), [`row`] (a row's child process),
+//! [`load`] (wrk), [`processes`] (`/proc`), [`criterion`], [`report`], [`plot`].
+//!
+//! This crate is not a default member of the workspace, like `book/builder`: the lab's own
+//! build (`cargo xtask lab 1`, `cargo test`) never compiles it.
+
+mod cli;
+mod criterion;
+mod load;
+mod plot;
+mod processes;
+mod report;
+mod row;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, ensure};
+use clap::Parser;
+
+use cli::{Args, BackendArg, Row};
+use processes::{Pids, Sample, load_average, proc_status};
+use report::{Measured, Report};
+use row::Running;
+
+#[derive(Parser)]
+#[command(
+    name = "lab-bench",
+    about = "Measure what each stage costs beside nginx alone (wrk; writes book/src/perf/). \
+             `cargo xtask bench` runs this."
+)]
+struct Cli {
+    #[command(flatten)]
+    args: Args,
+    /// Internal: serve one row's lab until standard input closes (the bench's child process).
+    #[arg(long, value_enum, hide = true)]
+    serve: Option<Row>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let result = match cli.serve {
+        Some(row) => serve(row, cli.args.backend),
+        None => run(cli.args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The child: one row's lab, on its own tokio runtime.
+fn serve(row: Row, backend: BackendArg) -> anyhow::Result<ExitCode> {
+    tokio::runtime::Runtime::new()
+        .context("starting tokio")?
+        .block_on(row::serve(row, backend))
+}
+
+fn run(args: Args) -> anyhow::Result<ExitCode> {
+    cli::check_wrk()?;
+    if cfg!(debug_assertions) {
+        return rerun_in_release(&args);
+    }
+    measure(args)
+}
+
+/// The rows' warnings (the secure-cookie guard's, a lab that fails to start) reach the
+/// terminal; their info logs would be a line per request, measured too.
+fn init_tracing() {
+    use std::io::IsTerminal as _;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        "warn,testcontainers=warn,bollard=warn,hyper=warn,tower_sessions=error".into()
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_target(false)
+        .init();
+}
+
+/// A benchmark of a debug build measures the debug build: run the same command from a
+/// release build instead (cargo builds it on the first run).
+fn rerun_in_release(args: &Args) -> anyhow::Result<ExitCode> {
+    eprintln!(
+        "Building lab-bench in release to measure release code (the first time takes a while)..."
+    );
+    let status = cargo()
+        .current_dir(workspace_root())
+        .args([
+            "run",
+            "--release",
+            "--quiet",
+            "--package",
+            "lab-bench",
+            "--",
+        ])
+        .args(args.to_args())
+        .status()
+        .context("running `cargo run --release --package lab-bench`")?;
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    })
+}
+
+fn measure(args: Args) -> anyhow::Result<ExitCode> {
+    let mut rows = vec![Row::Ceiling];
+    rows.extend(
+        Row::ALL
+            .into_iter()
+            .filter(|r| *r != Row::Ceiling && args.rows.contains(r)),
+    );
+    let load_before = load_average();
+    let scratch = tempfile::tempdir().context("making a directory for wrk's script")?;
+    let login_script = scratch.path().join("login.lua");
+    std::fs::write(&login_script, load::LOGIN_SCRIPT).context("writing wrk's login script")?;
+
+    eprintln!(
+        "Starting {} rows (load average {load_before})...",
+        rows.len()
+    );
+    let mut running = Vec::new();
+    for row in &rows {
+        match Running::start(*row, args.backend) {
+            Ok(started) => running.push(started),
+            Err(error) => {
+                running.into_iter().for_each(Running::stop);
+                return Err(error);
+            }
+        }
+    }
+    let result = measure_rows(&args, &running, &login_script);
+    running.into_iter().for_each(Running::stop);
+    let measured = result?;
+    let load_after = load_average();
+
+    let criterion = if args.skip_criterion {
+        None
+    } else {
+        Some(criterion::run()?)
+    };
+
+    let report = Report {
+        args: &args,
+        rows: &rows,
+        measured: &measured,
+        criterion: criterion.as_deref(),
+        load: (load_before, load_after),
+    };
+    let markdown = report.markdown();
+    println!("\n{markdown}");
+    if !args.no_book {
+        let dir = workspace_root().join("book/src/perf");
+        std::fs::create_dir_all(&dir).context("creating book/src/perf")?;
+        std::fs::write(dir.join("results.md"), &markdown).context("writing results.md")?;
+        std::fs::write(dir.join("bench.svg"), plot::svg(&report)).context("writing bench.svg")?;
+        println!(
+            "Wrote {} and bench.svg beside it.",
+            dir.join("results.md").display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn measure_rows(
+    args: &Args,
+    running: &[Running],
+    login_script: &Path,
+) -> anyhow::Result<Vec<Measured>> {
+    let mut measured: Vec<Measured> = running
+        .iter()
+        .map(|r| Measured::new(r.idle_rss_kib))
+        .collect();
+    for round in 0..args.rounds {
+        // Rotate the order, so that no row is always first (or always after the ceiling).
+        let mut ceiling_rps = None;
+        let mut this_round = vec![None; running.len()];
+        for k in 0..running.len() {
+            let i = (k + round) % running.len();
+            let lab = &running[i];
+            eprintln!(
+                "round {}/{}: {} ({} s warm-up, {} s measured)",
+                round + 1,
+                args.rounds,
+                lab.row.label(),
+                args.warmup,
+                args.duration
+            );
+            if args.warmup > 0 {
+                load::wrk_me(args, lab, args.warmup)?;
+            }
+            let pids = Pids::find(lab);
+            let before = Sample::take(&pids);
+            let run = load::wrk_me(args, lab, args.duration)?;
+            let cpu = Sample::take(&pids).since(&before);
+            ensure!(
+                run.non_2xx_3xx == 0 && run.requests > 0,
+                "{}: {} of {} answers were not 2xx/3xx: the row is not serving /me",
+                lab.row.label(),
+                run.non_2xx_3xx,
+                run.requests
+            );
+            if lab.row == Row::Ceiling {
+                ceiling_rps = Some(run.rps);
+            }
+            measured[i].cpu.add(&cpu);
+            this_round[i] = Some(run);
+        }
+        let ceiling_rps = ceiling_rps.context("the ceiling ran")?;
+        for (m, run) in measured.iter_mut().zip(this_round) {
+            let run = run.context("every row ran")?;
+            m.ratios.push(run.rps / ceiling_rps);
+            m.runs.push(run);
+        }
+    }
+    for (lab, m) in running.iter().zip(&mut measured) {
+        m.load_hwm_kib = proc_status(lab.pid(), "VmHWM")?;
+        if !lab.row.has_app() || args.sessions == 0 {
+            continue;
+        }
+        eprintln!("{}: {} logins...", lab.row.label(), args.sessions);
+        let (logins, failed) = load::wrk_logins(lab, login_script, args.sessions)?;
+        ensure!(
+            failed == 0,
+            "{}: {failed} of {logins} logins failed",
+            lab.row.label()
+        );
+        m.with_sessions = Some((
+            logins,
+            proc_status(lab.pid(), "VmRSS")?,
+            proc_status(lab.pid(), "VmHWM")?,
+        ));
+        if let Some(port) = lab.ready.redis_port {
+            m.redis_rss_kib = processes::container_main_pid(port, row::REDIS_CONTAINER_PORT)
+                .and_then(|pid| proc_status(pid, "VmRSS").ok());
+        }
+    }
+    Ok(measured)
+}
+
+/// A `cargo` command for a child build, without the package variables that `cargo run` gave
+/// this process (`CARGO_PKG_*`, `CARGO_MANIFEST_*`, ...): ring's build script reruns when they
+/// change, which rebuilds rustls, reqwest, testcontainers and bollard. As the xtask's `cargo()`.
+fn cargo() -> std::process::Command {
+    let program = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = std::process::Command::new(program);
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(is_package_variable) {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+/// Whether `name` is one of the variables cargo sets for the package it runs.
+fn is_package_variable(name: &str) -> bool {
+    name.starts_with("CARGO_PKG_")
+        || name.starts_with("CARGO_MANIFEST_")
+        || name.starts_with("CARGO_BIN_EXE_")
+        || matches!(
+            name,
+            "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+                | "CARGO_RUSTC_CURRENT_DIR"
+        )
+}
+
+/// The workspace root: two levels above this crate.
+fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(manifest)
+        .to_owned()
+}
+
+/// cargo's target directory: criterion's results and the lab's CA are kept there.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::ValueEnum as _;
+
+    fn parse(args: &[&str]) -> Args {
+        Cli::try_parse_from(std::iter::once("lab-bench").chain(args.iter().copied()))
+            .unwrap_or_else(|error| panic!("{args:?}: {error}"))
+            .args
+    }
+
+    /// The xtask parses the flags itself (same file, `cli.rs`) and hands them on with
+    /// `to_args`: whatever it parsed must reach lab-bench unchanged.
+    #[test]
+    fn the_flags_the_xtask_passes_on_parse_back_to_the_same_values() {
+        let defaults = parse(&[]);
+        assert_eq!(defaults.rows, Row::ALL);
+        let changed = Args {
+            duration: 5,
+            warmup: 0,
+            rounds: 1,
+            threads: 4,
+            connections: 64,
+            sessions: 0,
+            rows: vec![Row::Stage3, Row::Stage4Redis],
+            backend: BackendArg::Native,
+            skip_criterion: true,
+            no_book: true,
+        };
+        for args in [defaults, changed] {
+            let flags = args.to_args();
+            let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+            assert_eq!(parse(&flags), args, "{flags:?}");
+        }
+    }
+
+    #[test]
+    fn the_command_in_the_brief_parses() {
+        let args = parse(&[
+            "--rows",
+            "stage3",
+            "--no-book",
+            "--skip-criterion",
+            "--duration",
+            "5",
+            "--rounds",
+            "1",
+        ]);
+        assert_eq!(
+            (args.rows, args.duration, args.rounds),
+            (vec![Row::Stage3], 5, 1)
+        );
+        assert!(args.no_book && args.skip_criterion);
+    }
+
+    #[test]
+    fn row_names_are_clap_s() {
+        for row in Row::ALL {
+            let name = row.to_possible_value().expect("no row is skipped");
+            assert_eq!(row.arg(), name.get_name());
+        }
+        for backend in BackendArg::value_variants() {
+            let name = backend.to_possible_value().expect("no backend is skipped");
+            assert_eq!(backend.arg(), name.get_name());
+        }
+    }
+
+    #[test]
+    fn the_child_s_command_line_parses() {
+        let cli = Cli::try_parse_from([
+            "lab-bench",
+            "--serve",
+            "stage4-redis",
+            "--backend",
+            "docker",
+        ])
+        .unwrap();
+        assert_eq!(cli.serve, Some(Row::Stage4Redis));
+        assert_eq!(cli.args.backend, BackendArg::Docker);
+    }
+
+    /// `cargo test` runs this with the package variables set, as `cargo run` runs lab-bench:
+    /// a child cargo (criterion's bench, the release re-run) must not get them.
+    #[test]
+    fn child_cargo_commands_drop_the_package_variables() {
+        let inherited: Vec<String> = std::env::vars()
+            .map(|(name, _)| name)
+            .filter(|name| is_package_variable(name))
+            .collect();
+        assert!(inherited.iter().any(|name| name == "CARGO_PKG_NAME"));
+        let command = cargo();
+        let removed: Vec<String> = command
+            .get_envs()
+            .filter(|(_, value)| value.is_none())
+            .filter_map(|(name, _)| name.to_str().map(str::to_owned))
+            .collect();
+        for name in &inherited {
+            assert!(removed.contains(name), "{name} is passed on");
+        }
+        assert!(!is_package_variable("CARGO_TARGET_DIR"));
+    }
+
+    #[test]
+    fn the_workspace_root_holds_the_nginx_sites_and_the_book() {
+        let root = workspace_root();
+        assert!(root.join("nginx/bench-ceiling.conf").is_file());
+        assert!(root.join("book/src").is_dir());
+    }
+}
