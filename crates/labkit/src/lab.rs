@@ -162,7 +162,7 @@ impl Lab {
         // In Docker, nginx reaches the host at the gateway of the lab's own network; the app
         // listens there and on loopback, and nowhere else.
         let network = match backend {
-            Backend::Docker => Some(Arc::new(LabNetwork::create().await?)),
+            Backend::Docker => Some(LabNetwork::shared().await?),
             Backend::Native => None,
         };
         let host = network

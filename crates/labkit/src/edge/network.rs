@@ -1,18 +1,21 @@
 //! The lab's own Docker network: where nginx and the app meet, and nowhere else.
 //!
-//! Each lab gets a bridge network with a /24 drawn at random from four private pools. Two
-//! lessons depend on it:
+//! Each run gets a bridge network with a /24 drawn at random from four private pools (labs a
+//! process runs at the same time share it: [`LabNetwork::shared`]). Two lessons depend on it:
 //! - the app listens on this network's gateway (and loopback), not on `0.0.0.0`, so nobody
 //!   on the participant's Wi-Fi reaches it around nginx;
-//! - nginx's address changes from one lab to the next, so a trust policy that hard-codes an
+//! - nginx's address changes from one run to the next, so a trust policy that hard-codes an
 //!   address or a Docker network fails the grade on every machine: the only right answer is
 //!   the address the deployment says its proxy has (`env.proxy_addresses`).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{Arc, Weak};
 
 use testcontainers::bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
 use testcontainers::core::client::docker_client_instance;
+
+use tokio::sync::Mutex;
 
 use crate::error::{LabError, Result};
 
@@ -39,6 +42,21 @@ pub struct LabNetwork {
 }
 
 impl LabNetwork {
+    /// The network of the labs this process runs at the moment, or a new one when none runs.
+    /// Labs alive at the same time share it (each creation and removal costs Docker a few
+    /// hundred milliseconds, a visible part of a grade); its /24 is still drawn anew for each
+    /// run, so an address hard-coded from an earlier run still fails.
+    pub async fn shared() -> Result<Arc<LabNetwork>> {
+        static CURRENT: Mutex<Weak<LabNetwork>> = Mutex::const_new(Weak::new());
+        let mut current = CURRENT.lock().await;
+        if let Some(network) = current.upgrade() {
+            return Ok(network);
+        }
+        let network = Arc::new(LabNetwork::create().await?);
+        *current = Arc::downgrade(&network);
+        Ok(network)
+    }
+
     /// Creates a network on a free random /24.
     pub async fn create() -> Result<LabNetwork> {
         let docker = docker_client_instance()
