@@ -1,7 +1,8 @@
 //! The load: wrk runs against a row's nginx, and what wrk printed, read back.
 //!
-//! wrk connects to the address the row's child gave ([`Ready::nginx`]) and names the app's
-//! public host in `Host`, as a browser would. It never resolves `app.lab.test`, and it verifies no certificate.
+//! wrk connects to the address the row's child gave ([`Ready::nginx`]: with Docker, nginx's
+//! container on the lab's network) and names the app's public host in `Host`, as a browser
+//! would. It never resolves `app.lab.test`, and it verifies no certificate.
 
 use std::path::Path;
 use std::process::Command;

@@ -7,6 +7,35 @@
 //! keep-alive. wrk, a separate process from Debian's packages, drives an authenticated
 //! `GET /me` over keep-alive connections.
 //!
+//! # The path measured: no userland proxy
+//!
+//! With Docker, wrk connects to each row's nginx container at its own address on the lab's
+//! Docker network, port 443 (`labkit::Edge::address_seen_by_app`: the container has one address
+//! there, where nginx both listens and connects to the app from), not to the port Docker
+//! publishes on 127.0.0.1. A published port goes through docker-proxy, Docker's userland relay,
+//! which reads and writes every byte in user space: measured so, the ceiling was
+//! docker-proxy's (75% of a core in issue 16's run, nginx below it), not nginx's, and every
+//! ratio to it looked better than it is. The container's address is what a production host
+//! that does not publish ports through Docker has between its client and nginx: the kernel's
+//! bridge, no relay. On the 2-core machine of issue 16, the old and the new path run in turn
+//! gave a ceiling of 9,000-10,400 requests/s with docker-proxy at 62% of a core, then
+//! 15,400-17,000 with docker-proxy at 0%. wrk still sends the public host the app allows
+//! (`Host: app.lab.test:PORT`, [`labkit::AppEnv::public_hosts`]), and nginx sees wrk come from
+//! the network's gateway, as it saw docker-proxy before, so every header the app reads is
+//! unchanged.
+//!
+//! Redis (the `stage4-redis` row) is published on 127.0.0.1 as well, and the app would reach
+//! it through a second docker-proxy for each of its round trips (in issue 16's first run,
+//! docker-proxy took 64% of a core in that row, nginx's relay and Redis's together). The row's
+//! child finds Redis's container address on Docker's default bridge (`docker inspect`) and
+//! gives the app `redis://ADDRESS:6379` instead.
+//!
+//! If a container's address does not accept a connection from the host (Docker Desktop runs
+//! containers in a VM), the row falls back to the published port, says so on standard error,
+//! and the report names those rows: docker-proxy is then on their path and its CPU column
+//! shows it. docker-proxy is still measured in every row (Docker still publishes the ports),
+//! which is how the table shows that it is off the path.
+//!
 //! # How the numbers are kept honest on a small, shared machine
 //!
 //! - Every row runs in its own child process (this binary, `lab-bench --serve ROW`), started
@@ -199,7 +228,7 @@ fn measure_rows(
 ) -> anyhow::Result<Vec<Measured>> {
     let mut measured: Vec<Measured> = running
         .iter()
-        .map(|r| Measured::new(r.idle_rss_kib))
+        .map(|r| Measured::new(r.ready.nginx, r.ready.redis, r.idle_rss_kib))
         .collect();
     for round in 0..args.rounds {
         // Rotate the order, so that no row is always first (or always after the ceiling).

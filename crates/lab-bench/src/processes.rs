@@ -1,8 +1,13 @@
 //! Where the CPU and memory went, read from `/proc`; and which processes are a row's: its own
 //! (the app and the harness), nginx's (its container's, or the native nginx under the row),
 //! Redis's, and any docker-proxy relaying one of their published ports.
+//!
+//! docker-proxy is still looked for although wrk no longer goes through it (nor the app to
+//! Redis): Docker still publishes the ports, and a docker-proxy column near 0% is what shows
+//! that no userland relay is on the measured path.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -244,6 +249,16 @@ fn container_pids(host_port: u16, container_port: u16) -> Vec<u32> {
 /// The main process of the container that publishes `container_port` on 127.0.0.1:`host_port`.
 pub fn container_main_pid(host_port: u16, container_port: u16) -> Option<u32> {
     container_pids(host_port, container_port).first().copied()
+}
+
+/// The address, on its (first) Docker network, of the container that publishes
+/// `container_port` on 127.0.0.1:`host_port`.
+pub fn container_ip(host_port: u16, container_port: u16) -> Option<IpAddr> {
+    let id = container_id(host_port, container_port)?;
+    let format = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}";
+    docker(&["inspect", "--format", format, &id])?
+        .split_whitespace()
+        .find_map(|ip| ip.parse().ok())
 }
 
 /// Docker's userland relay for a published port, if the engine runs one: every byte between

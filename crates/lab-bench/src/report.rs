@@ -2,6 +2,7 @@
 //! `book/src/perf/results.md`; and what limited each row, read off where the CPU went.
 
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 
 use crate::cli::{Args, BackendArg, Row};
 use crate::criterion::Figure;
@@ -21,11 +22,15 @@ pub struct Measured {
     pub with_sessions: Option<(u64, u64, u64)>,
     /// Redis's own resident memory after the sessions (KiB).
     pub redis_rss_kib: Option<u64>,
+    /// Where wrk reached nginx.
+    pub nginx: SocketAddr,
+    /// Where the app reached Redis, if the row has it.
+    pub redis: Option<SocketAddr>,
 }
 
 impl Measured {
-    /// Nothing measured yet.
-    pub fn new(idle_rss_kib: u64) -> Measured {
+    /// Nothing measured yet, for a row whose nginx wrk reaches at `nginx`.
+    pub fn new(nginx: SocketAddr, redis: Option<SocketAddr>, idle_rss_kib: u64) -> Measured {
         Measured {
             runs: Vec::new(),
             ratios: Vec::new(),
@@ -34,6 +39,8 @@ impl Measured {
             load_hwm_kib: 0,
             with_sessions: None,
             redis_rss_kib: None,
+            nginx,
+            redis,
         }
     }
 }
@@ -115,6 +122,49 @@ impl Report<'_> {
         }
     }
 
+    /// How wrk reached nginx, and the app Redis: what the ceiling is the ceiling of.
+    pub fn paths(&self) -> String {
+        if let BackendArg::Native = self.args.backend {
+            return "wrk reaches the host's nginx on 127.0.0.1.".into();
+        }
+        let labels = |through_published: fn(&Measured) -> bool| -> Vec<&str> {
+            self.rows
+                .iter()
+                .zip(self.measured)
+                .filter(|(_, m)| through_published(m))
+                .map(|(row, _)| row.label())
+                .collect()
+        };
+        let nginx_published = labels(|m| m.nginx.ip().is_loopback());
+        let mut text = if nginx_published.is_empty() {
+            "wrk reaches each row's nginx at its container's own address on the lab's Docker \
+             network (port 443), not through the port Docker publishes on 127.0.0.1: no userland \
+             proxy (docker-proxy) is on the measured path, as on a production host that does not \
+             publish ports through Docker."
+                .to_owned()
+        } else {
+            format!(
+                "wrk reached nginx through the port Docker publishes on 127.0.0.1 in these rows, \
+                 whose containers' own addresses did not answer from this host: {}. docker-proxy \
+                 relayed every byte of them, so a ceiling measured so is partly docker-proxy's.",
+                nginx_published.join(", ")
+            )
+        };
+        if self.measured.iter().any(|m| m.redis.is_some()) {
+            let redis_published = labels(|m| m.redis.is_some_and(|a| a.ip().is_loopback()));
+            if redis_published.is_empty() {
+                text.push_str(" The app reaches Redis at its container's address too.");
+            } else {
+                let _ = write!(
+                    text,
+                    " The app reached Redis through its published port (docker-proxy) in: {}.",
+                    redis_published.join(", ")
+                );
+            }
+        }
+        text
+    }
+
     pub fn markdown(&self) -> String {
         let a = self.args;
         let mut md = String::new();
@@ -142,6 +192,7 @@ impl Report<'_> {
             self.load.0,
             self.load.1
         );
+        let _ = writeln!(md, "{}\n", self.paths());
         let _ = writeln!(
             md,
             "| Row | Requests/s | vs ceiling | p50 | p99 | RSS at start | Peak RSS under load | RSS with {} sessions |",
@@ -326,8 +377,8 @@ mod tests {
         }
     }
 
-    fn measured(rps: f64, cpu: Cpu) -> Measured {
-        let mut m = Measured::new(0);
+    fn measured(nginx: &str, redis: Option<&str>, rps: f64, cpu: Cpu) -> Measured {
+        let mut m = Measured::new(nginx.parse().unwrap(), redis.map(|r| r.parse().unwrap()), 0);
         m.runs.push(Wrk {
             rps,
             requests: 1,
@@ -356,6 +407,55 @@ mod tests {
     }
 
     #[test]
+    fn the_report_says_that_no_userland_proxy_was_on_the_path() {
+        let args = args(BackendArg::Docker);
+        let rows = [Row::Ceiling, Row::Stage4Redis];
+        let measured = [
+            measured("10.1.2.2:443", None, 10_000.0, Cpu::default()),
+            measured(
+                "10.3.4.2:443",
+                Some("172.17.0.3:6379"),
+                4_000.0,
+                Cpu::default(),
+            ),
+        ];
+        let report = report(&args, &rows, &measured);
+        let paths = report.paths();
+        assert!(paths.contains("container's own address"), "{paths}");
+        assert!(
+            paths.contains("Redis at its container's address too"),
+            "{paths}"
+        );
+        assert!(!paths.contains("relayed"), "{paths}");
+        assert!(report.markdown().contains(&paths));
+    }
+
+    #[test]
+    fn the_report_names_the_rows_that_went_through_docker_proxy() {
+        let args = args(BackendArg::Docker);
+        let rows = [Row::Ceiling, Row::Stage4Redis];
+        let measured = [
+            measured("127.0.0.1:40001", None, 10_000.0, Cpu::default()),
+            measured(
+                "10.3.4.2:443",
+                Some("127.0.0.1:40002"),
+                4_000.0,
+                Cpu::default(),
+            ),
+        ];
+        let paths = report(&args, &rows, &measured).paths();
+        assert!(
+            paths.contains("docker-proxy relayed every byte of them")
+                && paths.contains("these rows, whose containers' own addresses did not answer from this host: nginx alone (ceiling)."),
+            "{paths}"
+        );
+        assert!(
+            paths.contains("Redis through its published port (docker-proxy) in: stage 4, Redis."),
+            "{paths}"
+        );
+    }
+
+    #[test]
     fn what_limited_a_row_names_where_the_cpu_went() {
         let args = args(BackendArg::Docker);
         let rows = [Row::Ceiling];
@@ -367,7 +467,7 @@ mod tests {
             proxy: 0.1,
             ..Cpu::default()
         };
-        let measured = [measured(10_000.0, cpu)];
+        let measured = [measured("10.1.2.2:443", None, 10_000.0, cpu)];
         let report = report(&args, &rows, &measured);
         let limit = report.limit(0);
         assert!(limit.contains("150% of"), "{limit}");

@@ -2,7 +2,9 @@
 //! handle on that process.
 //!
 //! The child starts the lab as the tests do ([`Lab::start_with`]), logs in once, and tells the
-//! parent in one line ([`Ready`]) where wrk should connect and what to send.
+//! parent in one line ([`Ready`]) where wrk should connect and what to send. With Docker that
+//! is nginx's container at its own address on the lab's network, port 443, not the port
+//! Docker publishes on 127.0.0.1: see the crate's documentation for why.
 
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::net::{IpAddr, SocketAddr};
@@ -10,7 +12,7 @@ use std::process::{Child, ChildStdin, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
-use labkit::{Backend, Lab, LabCerts, LabOptions, Stage};
+use labkit::{Backend, Edge, Lab, LabCerts, LabOptions, Stage};
 
 use crate::cli::{BackendArg, Row};
 use crate::processes;
@@ -23,6 +25,10 @@ pub const NGINX_CONTAINER_PORT: u16 = 443;
 
 /// Redis's port inside its container.
 pub const REDIS_CONTAINER_PORT: u16 = 6379;
+
+/// How long a container's own address may take to accept a connection before the row falls
+/// back to the published port.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl Row {
     pub fn label(self) -> &'static str {
@@ -47,7 +53,8 @@ pub struct Ready {
     /// nginx's HTTPS port on 127.0.0.1 (published by Docker, or the native nginx's own): how
     /// the parent finds nginx's container and any docker-proxy.
     pub https_port: u16,
-    /// Where wrk connects: nginx's HTTPS port on 127.0.0.1.
+    /// Where wrk connects: nginx's container on the lab's network (`IP:443`), or 127.0.0.1
+    /// with the native backend (or when the container's address did not answer).
     pub nginx: SocketAddr,
     /// The `Host` wrk sends: the public host the app allows (`app.lab.test:PORT`).
     pub host: String,
@@ -130,7 +137,7 @@ pub async fn serve(row: Row, backend: BackendArg) -> anyhow::Result<ExitCode> {
                 .await
                 .context("starting Redis for the session store")?;
             let published = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), port_of(&started.url())?);
-            let addr = published;
+            let addr = redis_address(published).await;
             redis_addr = Some(addr);
             redis = Some((started, published.port()));
             (
@@ -209,7 +216,7 @@ pub async fn serve(row: Row, backend: BackendArg) -> anyhow::Result<ExitCode> {
         .clone();
     let ready = Ready {
         https_port: front.https_port(),
-        nginx: front.https_addr(),
+        nginx: nginx_address(front).await,
         host,
         redis_port: redis.as_ref().map(|(_, port)| *port),
         redis: redis_addr,
@@ -230,6 +237,61 @@ pub async fn serve(row: Row, backend: BackendArg) -> anyhow::Result<ExitCode> {
     drop(lab);
     drop(redis);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where wrk reaches nginx. In Docker, the container's own address on the lab's network, port
+/// 443: the address the app sees nginx connect from is the container's one address on that
+/// network, where it also listens. The published port on 127.0.0.1 would put docker-proxy
+/// between wrk and nginx. Natively, the host's nginx listens on 127.0.0.1.
+async fn nginx_address(front: &Edge) -> SocketAddr {
+    match front.backend() {
+        Backend::Docker => {
+            let own = SocketAddr::new(front.address_seen_by_app(), NGINX_CONTAINER_PORT);
+            reachable_or(own, front.https_addr(), "nginx").await
+        }
+        Backend::Native => front.https_addr(),
+    }
+}
+
+/// Where the app reaches Redis: its container's address (Redis runs on Docker's default
+/// bridge), not the port published on 127.0.0.1 through docker-proxy.
+async fn redis_address(published: SocketAddr) -> SocketAddr {
+    match processes::container_ip(published.port(), REDIS_CONTAINER_PORT) {
+        Some(ip) => {
+            let own = SocketAddr::new(ip, REDIS_CONTAINER_PORT);
+            reachable_or(own, published, "Redis").await
+        }
+        None => {
+            eprintln!(
+                "warning: Redis's container address was not found; the app reaches it through \
+                 the published port {published} (docker-proxy)"
+            );
+            published
+        }
+    }
+}
+
+/// `own` if it accepts a TCP connection, else `published`, saying so. Where containers run in a
+/// VM (Docker Desktop), their addresses are not reachable from the host.
+async fn reachable_or(own: SocketAddr, published: SocketAddr, what: &str) -> SocketAddr {
+    let probe = tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect(own)).await;
+    match probe {
+        Ok(Ok(_)) => own,
+        Ok(Err(error)) => {
+            eprintln!(
+                "warning: {what}'s container address {own} refused a connection ({error}); \
+                 using the published port {published} (docker-proxy) instead"
+            );
+            published
+        }
+        Err(_) => {
+            eprintln!(
+                "warning: {what}'s container address {own} did not answer; using the published \
+                 port {published} (docker-proxy) instead"
+            );
+            published
+        }
+    }
 }
 
 fn port_of(url: &str) -> anyhow::Result<u16> {
