@@ -16,6 +16,8 @@ pub enum Rule {
     InternalLink,
     /// Every `cargo xtask ...` written in the book is a command the xtask accepts.
     XtaskCommand,
+    /// No flowchart label holds what mermaid draws as "Unsupported markdown: link".
+    MermaidMarkdown,
 }
 
 impl Rule {
@@ -27,6 +29,7 @@ impl Rule {
             Rule::LeftoverDirective => "leftover-directive",
             Rule::InternalLink => "internal-link",
             Rule::XtaskCommand => "xtask-command",
+            Rule::MermaidMarkdown => "mermaid-markdown",
         }
     }
 }

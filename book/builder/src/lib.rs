@@ -7,6 +7,8 @@
 //!   exists ([`includes`], before the build);
 //! - [`Rule::XtaskCommand`]: every `cargo xtask ...` the book writes is accepted by the xtask
 //!   ([`commands`], before the build);
+//! - [`Rule::MermaidMarkdown`]: no flowchart label holds a link, which mermaid 11 draws as
+//!   "Unsupported markdown: link" ([`mermaid`], before the build);
 //! - [`Rule::LeftoverDirective`]: no `{{#` survives into the rendered pages ([`output`]);
 //! - [`Rule::InternalLink`]: every relative link and `#fragment` resolves in the built book
 //!   ([`output`]).
@@ -19,6 +21,7 @@ pub mod commands;
 pub mod diff;
 pub mod findings;
 pub mod includes;
+pub mod mermaid;
 pub mod output;
 
 use std::path::{Path, PathBuf};
@@ -71,6 +74,7 @@ pub fn check(root: &Path, build_dir: Option<&Path>, xtask: &Xtask) -> anyhow::Re
     let src = source_dir(root)?;
     let mut findings = includes::check(&src).context("reading the book's sources")?;
     findings.extend(commands::check(&src, xtask).context("reading the book's sources")?);
+    findings.extend(mermaid::check(&src).context("reading the book's sources")?);
     let (built, build_error) = match build(root, build_dir) {
         Ok(built) => (built, None),
         Err(error) => (

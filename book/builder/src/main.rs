@@ -9,8 +9,8 @@ use book_builder::{Xtask, findings::display_path};
 const USAGE: &str = "usage: book-builder [--check] [--xtask PATH]
 
 Builds the lab's book (book/) into book/build with mdBook.
-  --check        also check includes, anchors, leftover directives, internal links and
-                 `cargo xtask` commands, and fail on any finding
+  --check        also check includes, anchors, leftover directives, internal links,
+                 `cargo xtask` commands and mermaid labels, and fail on any finding
   --xtask PATH   the xtask binary to ask about commands (default: `cargo run -p xtask`)";
 
 fn main() -> ExitCode {
@@ -74,7 +74,7 @@ fn main() -> ExitCode {
     }
     if check {
         println!(
-            "checks passed: include files, anchors, xtask commands, leftover directives, internal links"
+            "checks passed: include files, anchors, xtask commands, mermaid labels, leftover directives, internal links"
         );
     }
     println!(

@@ -211,6 +211,29 @@ fn xtask_commands_that_do_not_exist_fail() {
 }
 
 #[test]
+fn a_link_in_a_mermaid_label_fails_although_the_diagram_renders() {
+    let label = "B[\"Browser<br/>https://app.lab.test\"] --> N[\"nginx\"]";
+    let dir = book(&format!(
+        "{CLEAN}\n```mermaid\nflowchart LR\n    {label}\n```\n"
+    ));
+    let findings = check(dir.path());
+    assert_eq!(
+        summary(&findings),
+        [(Rule::MermaidMarkdown, "intro.md".into(), 13)]
+    );
+    assert!(
+        findings[0].message.contains("Unsupported markdown"),
+        "{}",
+        findings[0]
+    );
+    let fixed = book(&format!(
+        "{CLEAN}\n```mermaid\nflowchart LR\n    {}\n```\n",
+        label.replace("https://", "")
+    ));
+    assert_eq!(summary(&check(fixed.path())), []);
+}
+
+#[test]
 fn the_lab_book_passes_every_check() {
     let build = tempfile::tempdir().expect("a temp dir");
     let report = book_builder::check(&book_builder::lab_book(), Some(build.path()), &xtask())
