@@ -17,7 +17,27 @@
     }
 
     const theme = lastThemeWasLight ? 'default' : 'dark';
-    mermaid.initialize({ startOnLoad: true, theme });
+    // (secure-sessions-lab) `useMaxWidth: false`: a diagram keeps its natural size instead
+    // of being scaled down to the text column (stage 3's six participants shrank to a third,
+    // their text to 5-6 px). Sequence diagrams are made narrower instead: 14 px text, messages
+    // wrapped between the participants, narrower boxes and margins, so that the widest (stage
+    // 3's, about 910 px) fits beside the sidebar of a 1280 px window. mermaid.css lets a
+    // diagram be wider than the column, up to the page, and scroll sideways beyond that.
+    mermaid.initialize({
+        startOnLoad: true,
+        theme,
+        flowchart: { useMaxWidth: false },
+        sequence: {
+            useMaxWidth: false,
+            wrap: true,
+            width: 135,
+            actorMargin: 15,
+            diagramMarginX: 8,
+            actorFontSize: 14,
+            messageFontSize: 14,
+            noteFontSize: 14,
+        },
+    });
 
     // Simplest way to make mermaid re-render the diagrams in the new theme is via refreshing the page
 
