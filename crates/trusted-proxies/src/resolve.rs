@@ -9,9 +9,9 @@ use http::header::{HOST, HeaderMap};
 
 use crate::config::ProxyConfig;
 use crate::parse::forwarded::{self, RevElements};
-use crate::parse::host::{HostPort, parse_host};
+use crate::parse::host::{HostPort, parse_host_into};
 use crate::parse::lines::{self, Lines};
-use crate::parse::xff::{Item, Lookup, RevList, nth_from_right};
+use crate::parse::xff::{Hop, Lookup, RevList, nth_from_right};
 use crate::parse::{MAX_HOPS, Node, parse_node, parse_port, trim_ows};
 use crate::{ClientAddr, HeaderFamily, Peer, Scheme};
 
@@ -288,7 +288,18 @@ impl Eq for Resolved {}
 #[inline]
 fn set_host(r: &mut Resolved, host: Lookup<'_>) {
     if let Lookup::Value(v) = host {
-        r.host = parse_host(v);
+        parse_host_into(v, &mut r.host);
+    }
+}
+
+/// Validates the chosen scheme view into `r.scheme`: `http` or `https` in any case, else the
+/// connection scheme stays.
+#[inline(always)]
+fn set_scheme(r: &mut Resolved, proto: Lookup<'_>) {
+    if let Lookup::Value(v) = proto
+        && let Some(scheme) = Scheme::from_bytes(trim_ows(v))
+    {
+        r.scheme = scheme;
     }
 }
 
@@ -376,7 +387,7 @@ impl ProxyConfig {
     /// ```
     pub fn resolve_request<B>(&self, peer: Peer, request: &Request<B>) -> Resolved {
         let authority = request.uri().authority().map(|a| a.as_str().as_bytes());
-        self.resolve_with_authority(peer, request.headers(), authority, false)
+        self.resolve_authority(peer, request.headers(), authority, false)
     }
 
     /// Like [`resolve_request`](Self::resolve_request), also trusting the socket peer when its
@@ -408,9 +419,25 @@ impl ProxyConfig {
     ) -> Resolved {
         let authority = request.uri().authority().map(|a| a.as_str().as_bytes());
         let by_identity = identity.is_some_and(|id| self.policy.trusts_identity(id));
-        self.resolve_with_authority(peer, request.headers(), authority, by_identity)
+        self.resolve_authority(peer, request.headers(), authority, by_identity)
     }
 
+    /// The one out-of-line instance for the generic entry points, so that they do not each
+    /// copy the whole resolve into the caller's crate.
+    #[inline(never)]
+    fn resolve_authority(
+        &self,
+        peer: Peer,
+        headers: &HeaderMap,
+        authority: Option<&[u8]>,
+        by_identity: bool,
+    ) -> Resolved {
+        self.resolve_with_authority(peer, headers, authority, by_identity)
+    }
+
+    /// Inlined into [`resolve`](Self::resolve), which then builds its result in place instead
+    /// of calling this with one more level of arguments.
+    #[inline(always)]
     fn resolve_with_authority(
         &self,
         peer: Peer,
@@ -448,28 +475,22 @@ impl ProxyConfig {
         if peer_trusted {
             let found = lines::find(headers, self.family);
             let own = own_host(found.own_host, authority);
-            // With no X-Forwarded-Host to honour, the host is the request's own whatever the
-            // walk finds: parse it first. Parsed last, its freshly written bytes stalled the
-            // move of `Resolved` to the caller on store forwarding (~8 ns of a 3-hop resolve).
-            let own_first = self.family == HeaderFamily::XForwarded
-                && (!self.honour_host || matches!(found.host, Lines::Absent));
-            if own_first {
-                set_host(&mut r, own);
-            }
-            let views = match self.family {
-                HeaderFamily::XForwarded => {
-                    self.walk_x_forwarded(&mut r, found.chain, found.proto, found.host, found.port)
+            match self.family {
+                HeaderFamily::XForwarded => self.resolve_x_forwarded(
+                    &mut r,
+                    [found.chain, found.proto, found.host, found.port],
+                    own,
+                ),
+                HeaderFamily::Forwarded => {
+                    let views = self.walk_forwarded(&mut r, found.chain);
+                    let host = match views.host {
+                        Lookup::Absent => own,
+                        other => other,
+                    };
+                    set_host(&mut r, host);
+                    self.finish(&mut r, views.proto, views.port);
                 }
-                HeaderFamily::Forwarded => self.walk_forwarded(&mut r, found.chain),
-            };
-            if !own_first {
-                let host = match views.host {
-                    Lookup::Absent => own,
-                    other => other,
-                };
-                set_host(&mut r, host);
             }
-            self.finish(&mut r, views.proto, views.port);
         } else {
             let host = own_host(Lines::from_all(headers.get_all(HOST)), authority);
             set_host(&mut r, host);
@@ -480,13 +501,16 @@ impl ProxyConfig {
 
     /// Validates the chosen scheme view into `r.scheme`, completes `r.host` (already parsed by
     /// [`set_host`]) with the port view and applies the allow-list.
-    #[inline]
+    #[inline(always)]
     fn finish(&self, r: &mut Resolved, proto: Lookup<'_>, port: Lookup<'_>) {
-        if let Lookup::Value(v) = proto
-            && let Some(scheme) = Scheme::from_bytes(trim_ows(v))
-        {
-            r.scheme = scheme;
-        }
+        set_scheme(r, proto);
+        self.finish_host(r, port);
+    }
+
+    /// Completes `r.host` (already parsed by [`set_host`]) with the port view and applies the
+    /// allow-list, which needs the final scheme.
+    #[inline(always)]
+    fn finish_host(&self, r: &mut Resolved, port: Lookup<'_>) {
         if let Some(h) = &mut r.host {
             if h.port.is_none()
                 && let Lookup::Value(p) = port
@@ -499,52 +523,77 @@ impl ProxyConfig {
         }
     }
 
-    /// Walks `X-Forwarded-For`; returns the proto/host/port views aligned with where it
-    /// stopped.
-    #[inline]
-    fn walk_x_forwarded<'h>(
-        &self,
-        w: &mut Resolved,
-        xff: Lines<'h>,
-        proto: Lines<'h>,
-        host: Lines<'h>,
-        port: Lines<'h>,
-    ) -> Views<'h> {
+    /// The `X-Forwarded-*` family: walks `X-Forwarded-For`, then takes scheme, host and port
+    /// from the position where it stopped.
+    ///
+    /// Each view is applied as soon as it is found, and the port only looked up when the host
+    /// lacks one: collected into a struct first, the views went through memory and stalled on
+    /// store forwarding.
+    #[inline(always)]
+    fn resolve_x_forwarded<'h>(&self, r: &mut Resolved, lines: [Lines<'h>; 4], own: Lookup<'h>) {
+        let [xff, proto, host, port] = lines;
+        // With no X-Forwarded-Host to honour, the host is the request's own whatever the walk
+        // finds: parse it first. Parsed last, its freshly written bytes stalled the move of
+        // `Resolved` to the caller on store forwarding.
+        let own_first = !self.honour_host || matches!(host, Lines::Absent);
+        if own_first {
+            set_host(r, own);
+        }
         let pos = if self.honour_for {
-            self.walk_xff(w, xff)
+            self.walk_xff(r, xff)
         } else {
             0
         };
         // Position 0 means the peer itself is the client; its own headers describe the hop
         // from whoever connected to it, which is position 1.
         let at = pos.max(1);
-        let lookup = |on: bool, lines: Lines<'h>| {
-            if on {
-                nth_from_right(lines, at)
-            } else {
-                Lookup::Absent
-            }
-        };
-        Views {
-            proto: lookup(self.honour_proto, proto),
-            host: lookup(self.honour_host, host),
-            port: lookup(self.honour_host, port),
+        if self.honour_proto {
+            set_scheme(r, nth_from_right(proto, at));
         }
+        if !own_first {
+            let host = match nth_from_right(host, at) {
+                Lookup::Absent => own,
+                other => other,
+            };
+            set_host(r, host);
+        }
+        let port = match &r.host {
+            Some(h) if h.port.is_none() && self.honour_host => nth_from_right(port, at),
+            _ => Lookup::Absent,
+        };
+        self.finish_host(r, port);
     }
 
     /// The address walk over `X-Forwarded-For`, from the peer (already in `w.hops` when it has
     /// an address). Sets client and hops; returns the client's position (0 = the peer).
-    #[inline]
+    #[inline(always)]
     fn walk_xff(&self, w: &mut Resolved, xff: Lines<'_>) -> usize {
         let mut pos = 0;
-        for item in RevList::new(xff) {
+        let mut list = RevList::new(xff);
+        while let Some(hop) = list.next_hop() {
             pos += 1;
-            let node = match item {
-                Item::Value(v) if pos <= MAX_HOPS => parse_node(v),
-                _ => Node::Invalid,
-            };
-            if !self.step(w, node, pos) {
-                return pos;
+            match hop {
+                // Kept apart from the general case so that the address stays in registers:
+                // merged into a `Node`, it went through memory and stalled on store
+                // forwarding at every hop.
+                Hop::V4(v4) if pos <= MAX_HOPS => {
+                    let ip = IpAddr::V4(v4);
+                    if self.policy.trusts_at(ip, pos) {
+                        w.hops.push(ip);
+                    } else {
+                        w.client = ClientAddr::Ip(ip);
+                        return pos;
+                    }
+                }
+                Hop::Other(v) if pos <= MAX_HOPS => {
+                    if !self.step(w, parse_node(v), pos) {
+                        return pos;
+                    }
+                }
+                Hop::V4(_) | Hop::Other(_) | Hop::OverBudget => {
+                    self.step(w, Node::Invalid, pos);
+                    return pos;
+                }
             }
         }
         self.ran_off_the_end(w, pos);

@@ -94,86 +94,146 @@ pub(crate) struct HostPort {
 /// IPv6 address with no port). Refused: userinfo, paths, zone ids, empty or zero ports,
 /// names longer than 253 bytes, and all-numeric names that are not valid IPv4.
 pub(crate) fn parse_host(raw: &[u8]) -> Option<HostPort> {
+    let mut out = None;
+    parse_host_into(raw, &mut out);
+    out
+}
+
+/// [`parse_host`] into `out`, which must be `None` and stays so when `raw` is refused.
+///
+/// The request path writes the host straight into its `Resolved`: returned by value, the
+/// freshly written bytes were read back at once for the move, and stalled on store
+/// forwarding.
+#[inline]
+pub(crate) fn parse_host_into(raw: &[u8], out: &mut Option<HostPort>) {
     let t = trim_ows(raw);
     if let Some(rest) = t.strip_prefix(b"[") {
-        let close = rest.iter().position(|&b| b == b']')?;
-        let port = match &rest[close + 1..] {
-            [] => None,
-            [b':', p @ ..] => Some(parse_port(p)?),
-            _ => return None,
-        };
-        return Some(HostPort {
-            host: ipv6(&rest[..close])?,
-            port,
-        });
+        *out = bracketed(rest);
+        return;
     }
-    // Check the name's characters up to the port separator first, then copy it lower-cased
-    // in a loop of its own: a smaller check loop than doing both at once, with the copy
-    // bounded by the inline buffer instead of a bounds test per byte.
-    if t.first() == Some(&b'-') {
-        return None;
-    }
-    let mut numeric = true;
-    let mut after_dot = true; // so that a leading '.' reads as an empty label
-    let mut colon = None;
-    for (i, &b) in t.iter().enumerate() {
-        match CLASS[usize::from(b)] {
-            DIGIT => after_dot = false,
-            NAME => {
-                numeric = false;
-                after_dot = false;
-            }
-            DOT if after_dot => return None,
-            DOT => after_dot = true,
-            COLON => {
-                colon = Some(i);
-                break;
-            }
-            _ => return None,
+    // One pass classifies the name's bytes up to the first byte that is not a name byte (the
+    // port's `:`, or garbage): no branch per byte but the loop's own.
+    let mut seen = 0u8;
+    let mut dots = 0u8;
+    let mut prev = DOT; // so that a leading '.' reads as an empty label
+    let mut i = 0;
+    while let Some(&b) = t.get(i) {
+        let class = CLASS[usize::from(b)];
+        if class == INVALID {
+            break;
         }
+        seen |= class;
+        dots |= class & prev;
+        prev = class & DOT;
+        i += 1;
     }
-    let (name, port) = match colon {
-        Some(i) => {
+    let (name, port) = match t.get(i) {
+        None => (t, None),
+        Some(b':') => {
             let port = &t[i + 1..];
             if port.contains(&b':') {
                 // A second colon: only a bare IPv6 address (no port) can have that.
-                return Some(HostPort {
-                    host: ipv6(t)?,
-                    port: None,
-                });
+                *out = ipv6(t).map(|host| HostPort { host, port: None });
+                return;
             }
-            (&t[..i], Some(parse_port(port)?))
+            let Some(port) = parse_port(port) else { return };
+            (&t[..i], Some(port))
         }
-        None => (t, None),
+        Some(_) => return,
     };
-    if name.is_empty() || name.len() > MAX_NAME {
-        return None;
+    // An empty label, a leading '-', an empty or overlong name.
+    if dots & DOT != 0 || name.first() == Some(&b'-') || name.is_empty() || name.len() > MAX_NAME {
+        return;
     }
     // All digits and dots: it must be a valid IPv4 address (browsers would read `1.2.3` as
     // one). Strictly parsed IPv4 is already in canonical form.
-    if numeric && super::parse_ipv4(name).is_none() {
-        return None;
+    if seen & NAME == 0 && super::parse_ipv4(name).is_none() {
+        return;
     }
-    let host = if name.len() <= INLINE_HOST {
-        let mut buf = [0u8; INLINE_HOST];
+    if name.len() > INLINE_HOST {
+        let host = HostStr::Heap(String::from_utf8_lossy(name).to_ascii_lowercase().into());
+        *out = Some(HostPort { host, port });
+        return;
+    }
+    // Written in place, lower-cased on the way.
+    let HostPort {
+        host: HostStr::Inline { buf, .. },
+        ..
+    } = out.insert(HostPort {
+        host: HostStr::Inline {
+            len: name.len() as u8,
+            buf: [0; INLINE_HOST],
+        },
+        port,
+    })
+    else {
+        return;
+    };
+    lower_into(buf, name);
+}
+
+/// Copies the validated `name` (ASCII, at most [`INLINE_HOST`] bytes) into `buf` lower-cased,
+/// eight bytes at a time: read from the header and written once, never read back here.
+#[inline(always)]
+fn lower_into(buf: &mut [u8; INLINE_HOST], name: &[u8]) {
+    let n = name.len();
+    if n < 8 {
         for (d, s) in buf.iter_mut().zip(name) {
             *d = s.to_ascii_lowercase();
         }
-        HostStr::Inline {
-            len: name.len() as u8,
-            buf,
+        return;
+    }
+    let mut copy = |at: usize| {
+        if let (Some(src), Some(dst)) = (name.get(at..at + 8), buf.get_mut(at..at + 8)) {
+            let mut w = [0; 8];
+            w.copy_from_slice(src);
+            dst.copy_from_slice(&lower8(u64::from_le_bytes(w)).to_le_bytes());
         }
-    } else {
-        HostStr::Heap(String::from_utf8_lossy(name).to_ascii_lowercase().into())
     };
-    Some(HostPort { host, port })
+    let mut at = 0;
+    while at + 8 <= n {
+        copy(at);
+        at += 8;
+    }
+    if at < n {
+        // The last, partial word: overlap the previous one (same bytes, same result).
+        copy(n - 8);
+    }
 }
 
+/// `w`'s eight bytes with `A`..=`Z` lower-cased; every byte must be ASCII (below 0x80), so
+/// that no addition below carries into the next byte.
+#[inline(always)]
+fn lower8(w: u64) -> u64 {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = ONES * 0x80;
+    // The high bit of a byte is set by the first sum iff the byte is >= 'A', and by the
+    // second iff it is > 'Z'.
+    let ge_a = w + ONES * u64::from(0x80 - b'A');
+    let gt_z = w + ONES * u64::from(0x80 - b'Z' - 1);
+    w | ((ge_a & !gt_z & HIGH) >> 2)
+}
+
+/// The rest of a `[`-prefixed host: `v6]` or `v6]:port`.
+#[cold]
+fn bracketed(rest: &[u8]) -> Option<HostPort> {
+    let close = rest.iter().position(|&b| b == b']')?;
+    let port = match &rest[close + 1..] {
+        [] => None,
+        [b':', p @ ..] => Some(parse_port(p)?),
+        _ => return None,
+    };
+    Some(HostPort {
+        host: ipv6(&rest[..close])?,
+        port,
+    })
+}
+
+// Byte classes for host names, as bits: `seen` and `dots` above OR them together.
 const INVALID: u8 = 0;
 const DIGIT: u8 = 1;
 const NAME: u8 = 2;
-const DOT: u8 = 3;
-const COLON: u8 = 4;
+const DOT: u8 = 4;
 
 /// Byte classes for host names: a table lookup instead of a chain of comparisons.
 const CLASS: [u8; 256] = {
@@ -184,7 +244,6 @@ const CLASS: [u8; 256] = {
             b'0'..=b'9' => DIGIT,
             b'a'..=b'z' | b'A'..=b'Z' | b'-' | b'_' => NAME,
             b'.' => DOT,
-            b':' => COLON,
             _ => INVALID,
         };
         b += 1;
@@ -206,6 +265,19 @@ fn ipv6(b: &[u8]) -> Option<HostStr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
+
+    #[test]
+    fn lower8_lowers_exactly_the_ascii_capitals() {
+        for b in 0..0x80u8 {
+            for pos in 0..8 {
+                let mut w = [b'a', b'Z', b'0', b'.', b'_', b'-', b'A', b'z'];
+                w[pos] = b;
+                let want = w.map(|c| c.to_ascii_lowercase());
+                assert_eq!(lower8(u64::from_le_bytes(w)).to_le_bytes(), want, "{w:?}");
+            }
+        }
+    }
 
     #[test]
     fn host_table() {
@@ -250,5 +322,153 @@ mod tests {
             parse_host("a".repeat(253).as_bytes()).is_some(),
             "253-byte name"
         );
+    }
+
+    /// The validation as it was before the single-pass classifier and the in-place
+    /// lower-casing: the new code must agree with it on every input.
+    fn reference(raw: &[u8]) -> Option<HostPort> {
+        let t = trim_ows(raw);
+        if let Some(rest) = t.strip_prefix(b"[") {
+            let close = rest.iter().position(|&b| b == b']')?;
+            let port = match &rest[close + 1..] {
+                [] => None,
+                [b':', p @ ..] => Some(parse_port(p)?),
+                _ => return None,
+            };
+            return Some(HostPort {
+                host: ipv6(&rest[..close])?,
+                port,
+            });
+        }
+        // Check the name's characters up to the port separator first, then copy it lower-cased
+        // in a loop of its own: a smaller check loop than doing both at once, with the copy
+        // bounded by the inline buffer instead of a bounds test per byte.
+        if t.first() == Some(&b'-') {
+            return None;
+        }
+        let mut numeric = true;
+        let mut after_dot = true; // so that a leading '.' reads as an empty label
+        let mut colon = None;
+        for (i, &b) in t.iter().enumerate() {
+            match R_CLASS[usize::from(b)] {
+                R_DIGIT => after_dot = false,
+                R_NAME => {
+                    numeric = false;
+                    after_dot = false;
+                }
+                R_DOT if after_dot => return None,
+                R_DOT => after_dot = true,
+                R_COLON => {
+                    colon = Some(i);
+                    break;
+                }
+                _ => return None,
+            }
+        }
+        let (name, port) = match colon {
+            Some(i) => {
+                let port = &t[i + 1..];
+                if port.contains(&b':') {
+                    // A second colon: only a bare IPv6 address (no port) can have that.
+                    return Some(HostPort {
+                        host: ipv6(t)?,
+                        port: None,
+                    });
+                }
+                (&t[..i], Some(parse_port(port)?))
+            }
+            None => (t, None),
+        };
+        if name.is_empty() || name.len() > MAX_NAME {
+            return None;
+        }
+        // All digits and dots: it must be a valid IPv4 address (browsers would read `1.2.3` as
+        // one). Strictly parsed IPv4 is already in canonical form.
+        if numeric && crate::parse::parse_ipv4(name).is_none() {
+            return None;
+        }
+        let host = if name.len() <= INLINE_HOST {
+            let mut buf = [0u8; INLINE_HOST];
+            for (d, s) in buf.iter_mut().zip(name) {
+                *d = s.to_ascii_lowercase();
+            }
+            HostStr::Inline {
+                len: name.len() as u8,
+                buf,
+            }
+        } else {
+            HostStr::Heap(String::from_utf8_lossy(name).to_ascii_lowercase().into())
+        };
+        Some(HostPort { host, port })
+    }
+
+    const R_INVALID: u8 = 0;
+    const R_DIGIT: u8 = 1;
+    const R_NAME: u8 = 2;
+    const R_DOT: u8 = 3;
+    const R_COLON: u8 = 4;
+
+    /// Byte classes for host names: a table lookup instead of a chain of comparisons.
+    const R_CLASS: [u8; 256] = {
+        let mut t = [R_INVALID; 256];
+        let mut b = 0;
+        while b < 256 {
+            t[b] = match b as u8 {
+                b'0'..=b'9' => R_DIGIT,
+                b'a'..=b'z' | b'A'..=b'Z' | b'-' | b'_' => R_NAME,
+                b'.' => R_DOT,
+                b':' => R_COLON,
+                _ => R_INVALID,
+            };
+            b += 1;
+        }
+        t
+    };
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(8192))]
+
+        #[test]
+        fn agrees_with_the_reference(
+            raw in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "a", "Z", "q", "0", "1", "9", "255", "256", "01", ".", "..", "-", "_", ":", "::",
+                    ":80", ":0", ":65536", "[", "]", " ", "\t", "@", "/", "%", "\u{e9}", "\u{7f}",
+                    "App", "LAB", "test", "1.2.3.4", "fe80::1", "::ffff:1.2.3.4", "2001:DB8::1",
+                ]),
+                0..24,
+            ).prop_map(|v| v.concat())
+        ) {
+            let got = parse_host(raw.as_bytes());
+            let want = reference(raw.as_bytes());
+            proptest::prop_assert_eq!(got, want, "{:?}", raw);
+        }
+    }
+
+    #[test]
+    fn agrees_with_the_reference_at_every_length() {
+        // The eight-byte lower-casing, its overlapping last word and the inline/heap boundary.
+        for len in 0..=260 {
+            for case in 0..3 {
+                let name: String = (0..len)
+                    .map(|i| match (i + case) % 7 {
+                        0 => 'A',
+                        1 => 'z',
+                        2 => '0',
+                        3 if i % 5 != 0 => '.',
+                        4 => '-',
+                        5 => '_',
+                        _ => 'Q',
+                    })
+                    .collect();
+                for input in [name.clone(), format!("{name}:8443"), format!(" {name} ")] {
+                    assert_eq!(
+                        parse_host(input.as_bytes()),
+                        reference(input.as_bytes()),
+                        "{input:?}"
+                    );
+                }
+            }
+        }
     }
 }
