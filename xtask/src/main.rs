@@ -60,7 +60,7 @@ async fn main() -> std::process::ExitCode {
         Command::Images => images::run().await,
         Command::Doctor(args) => doctor::run(args).await,
         Command::Book(args) => book::run(args),
-        Command::Grade(args) => grade::run(args),
+        Command::Grade(args) => grade::run(args).await,
         Command::Hint(args) => hint::run(args),
         Command::VerifyLabs(args) => verify_labs::run(args),
         Command::Bench(args) => bench::run(args),
