@@ -119,6 +119,28 @@ fn common_path_does_not_allocate() {
     }
 }
 
+/// Exactly the request and configuration of `benches/resolve.rs` ("xff/resolve/3"): the
+/// Host header (no X-Forwarded-Host) and the CIDR policy take their own paths.
+#[test]
+fn the_benchmarked_requests_do_not_allocate() {
+    let config =
+        ProxyConfig::new(TrustPolicy::parse("loopback, 10.0.0.0/8, 172.16.0.0/12").unwrap());
+    for hops in [1, 3, 8] {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-forwarded-for",
+            HeaderValue::from_str(&chain(hops)).unwrap(),
+        );
+        h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        h.insert("host", HeaderValue::from_static("app.lab.test"));
+        let (n, r) = allocations(|| config.resolve(peer(), &h));
+        assert_eq!(n, 0, "{hops} hops: resolve allocated {n} times");
+        assert_eq!(r.client_ip(), Some("198.51.100.7".parse().unwrap()));
+        assert_eq!(r.trusted_hops().len(), hops);
+        assert_eq!(r.origin().as_deref(), Some("https://app.lab.test"));
+    }
+}
+
 #[test]
 fn forwarded_and_untrusted_paths_do_not_allocate() {
     let config = ProxyConfig::new(TrustPolicy::parse("10.0.0.0/8, fc00::/7").unwrap())
