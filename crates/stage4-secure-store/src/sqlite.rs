@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 use tower_sessions::session::{Id, Record};
@@ -21,10 +23,15 @@ use tower_sessions::session_store::{self, SessionStore};
 /// much time has passed since the last sweep.
 pub const CLEANUP_EVERY: Duration = Duration::from_secs(60);
 
-/// A SQLite-backed session store. Clones share the pool.
+/// A SQLite-backed session store. Clones share the pools.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
+    /// Reads: several connections, which WAL lets read while a write goes on.
     pool: SqlitePool,
+    /// Writes: one connection. SQLite has one writer at a time anyway; with several write
+    /// connections the losers sleep in SQLite's busy handler (in steps of up to 100 ms), and
+    /// that was the store's p99. One connection makes them queue in order, without sleeping.
+    writer: SqlitePool,
     path: PathBuf,
     schema: Arc<OnceCell<()>>,
     cleanup_every: Duration,
@@ -47,12 +54,21 @@ impl SqliteStore {
             .create_if_missing(true)
             // Readers never wait for the writer, and two app replicas can share the file.
             .journal_mode(SqliteJournalMode::Wal)
+            // In WAL mode NORMAL cannot corrupt the file; a power cut may lose the last
+            // sessions written, which costs their owners a login, not their security.
+            .synchronous(SqliteSynchronous::Normal)
+            // Still there for another process on the same file (app replicas).
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy_with(options.clone());
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
             .acquire_timeout(Duration::from_secs(5))
             .connect_lazy_with(options);
         Ok(SqliteStore {
             pool,
+            writer,
             path: path.to_owned(),
             schema: Default::default(),
             cleanup_every: CLEANUP_EVERY,
@@ -88,13 +104,19 @@ impl SqliteStore {
         Ok(&self.pool)
     }
 
+    /// The writer's pool, once the table exists.
+    async fn ready_to_write(&self) -> session_store::Result<&SqlitePool> {
+        self.ready().await?;
+        Ok(&self.writer)
+    }
+
     /// Deletes every expired session; returns how many.
     pub async fn delete_expired(&self) -> session_store::Result<u64> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         self.last_cleanup.store(now, Ordering::Relaxed);
         let deleted = sqlx::query("DELETE FROM sessions WHERE expiry_date <= ?")
             .bind(now)
-            .execute(self.ready().await?)
+            .execute(self.ready_to_write().await?)
             .await
             .map_err(backend)?;
         Ok(deleted.rows_affected())
@@ -146,7 +168,7 @@ impl SqliteStore {
 impl SessionStore for SqliteStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         self.sweep_if_due().await?;
-        let pool = self.ready().await?;
+        let pool = self.ready_to_write().await?;
         loop {
             let inserted = sqlx::query(
                 "INSERT INTO sessions (id, data, expiry_date) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING",
@@ -172,7 +194,7 @@ impl SessionStore for SqliteStore {
             .bind(encode(record)?)
             .bind(record.expiry_date.unix_timestamp())
             .bind(record.id.to_string())
-            .execute(self.ready().await?)
+            .execute(self.ready_to_write().await?)
             .await
             .map_err(backend)?;
         Ok(())
@@ -195,7 +217,7 @@ impl SessionStore for SqliteStore {
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         sqlx::query("DELETE FROM sessions WHERE id = ?")
             .bind(id.to_string())
-            .execute(self.ready().await?)
+            .execute(self.ready_to_write().await?)
             .await
             .map_err(backend)?;
         Ok(())
