@@ -131,10 +131,10 @@ impl Http {
         if let Some(form) = form {
             request = request.form(form);
         }
-        let response = request.send().await.map_err(|e| chain(&e))?;
+        let response = request.send().await.map_err(|e| error_chain(&e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.text().await.map_err(|e| chain(&e))?;
+        let body = response.text().await.map_err(|e| error_chain(&e))?;
         Ok(Answer {
             status,
             headers,
@@ -143,10 +143,13 @@ impl Http {
     }
 }
 
-fn chain(error: &dyn std::error::Error) -> String {
+/// An error with every cause it wraps: reqwest's own text hides the cause (a certificate, a
+/// refused connection). The lab's harness shows its failures with this too.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
+        // An error's text often repeats its source's (`... failed: {source}`): once is enough.
         let said = cause.to_string();
         if !text.contains(&said) {
             text.push_str(": ");

@@ -21,6 +21,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use client::error_chain;
 pub use report::{Finding, Report, Verdict};
 
 /// What to audit, and what the audit may use.

@@ -271,21 +271,7 @@ impl LabClient {
 /// What a browser's `Accept` says when it navigates.
 const PAGE: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
-/// reqwest's error text hides the cause (a certificate, a refused connection): show all of it.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        // An error's text often repeats its source's (`... failed: {source}`): once is enough.
-        let said = cause.to_string();
-        if !text.contains(&said) {
-            text.push_str(": ");
-            text.push_str(&said);
-        }
-        source = cause.source();
-    }
-    text
-}
+pub use lab_audit::error_chain;
 
 /// TLS that trusts the lab's CA and nothing else, on ring (see the workspace Cargo.toml).
 pub fn tls_config(ca_pem: &str) -> Result<rustls::ClientConfig> {
