@@ -68,10 +68,18 @@ fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
-/// Targets from the issue that asked for this benchmark.
+/// Targets from the issue that asked for this benchmark (issue 16): each row's share of the
+/// ceiling measured in the same run, memory, and the resolve's cost as a ratio to the naive
+/// rightmost parse in the same criterion run (an absolute time does not carry from one CPU to
+/// another; the ratio does).
 pub const REDIS_TARGET: f64 = 0.40;
+const ROW_TARGETS: [(Row, f64); 3] = [
+    (Row::Stage3, 0.50),
+    (Row::Stage4Redis, REDIS_TARGET),
+    (Row::Stage4Sqlite, 0.25),
+];
 const RSS_TARGET_KIB: u64 = 30 * 1000 * 1000 / 1024; // 30 MB
-const RESOLVE_TARGET_NS: f64 = 100.0;
+const RESOLVE_TARGET_RATIO: f64 = 1.2;
 
 impl Report<'_> {
     pub fn rps(&self, i: usize) -> f64 {
@@ -310,14 +318,18 @@ impl Report<'_> {
         let _ = writeln!(md, "| Target | Measured | Met |");
         let _ = writeln!(md, "|---|---|---|");
         let met = |ok: bool| if ok { "yes" } else { "**no**" };
-        if let Some(i) = self.rows.iter().position(|r| *r == Row::Stage4Redis) {
-            let ratio = self.ratio(i);
-            let _ = writeln!(
-                md,
-                "| Stage 4 with Redis at 40% or more of the ceiling | {:.0}% | {} |",
-                100.0 * ratio,
-                met(ratio >= REDIS_TARGET)
-            );
+        for (row, target) in ROW_TARGETS {
+            if let Some(i) = self.rows.iter().position(|r| *r == row) {
+                let ratio = self.ratio(i);
+                let _ = writeln!(
+                    md,
+                    "| {} at {:.0}% or more of the ceiling | {:.0}% | {} |",
+                    row.label(),
+                    100.0 * target,
+                    100.0 * ratio,
+                    met(ratio >= target)
+                );
+            }
         }
         for (i, row) in self.rows.iter().enumerate() {
             if let (true, Some((count, rss, _))) = (row.has_app(), self.measured[i].with_sessions) {
@@ -332,16 +344,20 @@ impl Report<'_> {
                 );
             }
         }
-        if let Some(f) = self
-            .criterion
-            .and_then(|f| f.iter().find(|f| f.name == "resolve, 3 hops"))
-        {
-            let _ = writeln!(
-                md,
-                "| A 3-hop trust resolve under 100 ns | {:.1} ns | {} |",
-                f.median_ns,
-                met(f.median_ns < RESOLVE_TARGET_NS)
-            );
+        if let Some(figures) = self.criterion {
+            let find = |name: &str| figures.iter().find(|f| f.name == name);
+            if let (Some(resolve), Some(naive)) =
+                (find("resolve, 3 hops"), find("naive rightmost, 3 hops"))
+            {
+                let ratio = resolve.median_ns / naive.median_ns;
+                let _ = writeln!(
+                    md,
+                    "| A 3-hop trust resolve within {RESOLVE_TARGET_RATIO}x the naive rightmost parse (same run) | {:.1} ns / {:.1} ns = {ratio:.2}x | {} |",
+                    resolve.median_ns,
+                    naive.median_ns,
+                    met(ratio <= RESOLVE_TARGET_RATIO)
+                );
+            }
         }
         for (i, row) in self.rows.iter().enumerate() {
             if let Some(kib) = self.measured[i].redis_rss_kib {
