@@ -106,6 +106,7 @@ pub(crate) fn parse_host(raw: &[u8]) -> Option<HostPort> {
 /// forwarding.
 #[inline]
 pub(crate) fn parse_host_into(raw: &[u8], out: &mut Option<HostPort>) {
+    debug_assert!(out.is_none(), "a refused host must leave no host behind");
     let t = trim_ows(raw);
     if let Some(rest) = t.strip_prefix(b"[") {
         *out = bracketed(rest);
