@@ -17,6 +17,7 @@
 pub mod app;
 pub mod certs;
 pub mod client;
+pub mod curl;
 pub mod doctor;
 pub mod edge;
 pub mod error;

@@ -7,3 +7,4 @@ use stage3_trust_proxy as stage_under_test;
 mod pages;
 mod spoofing;
 mod trust_proxy;
+mod try_the_attack;

@@ -12,3 +12,4 @@ mod outage;
 mod pages;
 mod replicas;
 mod store;
+mod try_the_attack;
