@@ -83,8 +83,9 @@ impl Curl {
     ///
     /// # Panics
     ///
-    /// When `curl` is not installed (with how to install it), or it cannot be run: the book's
-    /// outputs come from real runs, so a missing curl fails the claim, never skips it.
+    /// When `curl` is not installed (with how to install it), or it cannot be run, or it gets
+    /// no HTTP answer: the book's outputs come from real runs, so a missing curl fails the
+    /// claim, never skips it.
     pub async fn run(self, lab: &Lab) -> CurlRun {
         let ca = crate::openssl::ca_file(lab);
         let ca_path = ca.path().display().to_string();
@@ -130,6 +131,14 @@ impl Curl {
             .map(|arg| shell_quote(&normaliser.apply(arg)))
             .collect();
         let command = format!("curl {}", shown.join(" "));
+        // Every attack gets an HTTP answer, refused or not: a failed curl (no connection, a TLS
+        // error) is the lab's problem, not an outcome.
+        assert!(
+            output.status.success(),
+            "`{command}` failed ({}): {stderr}{}",
+            output.status,
+            lab.report()
+        );
         let answer = normaliser.apply_answer(&raw);
         CurlRun {
             command,
@@ -268,7 +277,7 @@ impl Normaliser {
         text
     }
 
-    /// For the answer: also dates, cookie ids, the nginx version, body lengths and the
+    /// For the answer: also dates, cookie ids, nginx's version, body lengths and the
     /// ephemeral ports of peers.
     fn apply_answer(&self, answer: &str) -> String {
         let text = self.apply(answer);
@@ -289,7 +298,10 @@ impl Normaliser {
             let value = match name.to_ascii_lowercase().as_str() {
                 "date" => " <date>".to_owned(),
                 "content-length" => " <length>".to_owned(),
-                "server" => value.split('/').next().unwrap_or(value).to_owned(),
+                "server" => match value.split_once('/') {
+                    Some((product, _)) => format!("{product}/<version>"),
+                    None => value.to_owned(),
+                },
                 "set-cookie" => set_cookie(value),
                 _ => value.to_owned(),
             };

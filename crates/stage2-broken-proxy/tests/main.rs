@@ -6,3 +6,4 @@ use stage2_broken_proxy as stage_under_test;
 
 mod broken_proxy;
 mod pages;
+mod try_the_attack;
