@@ -16,6 +16,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use trusted_proxies::{ProxyConfig, SecureCookieGuardLayer, TrustPolicy, TrustedProxiesLayer};
 
 use crate::common::{COOKIE, session_id, sqlite_url, stage};
+use crate::stage_under_test::renewal::{self, RenewWhenDue};
 use crate::stage_under_test::{Settings, Store, hardening};
 
 /// Compares `run` with the book's copy. The copies are made with nginx in Docker; with the
@@ -33,7 +34,10 @@ fn matches_the_book(lab: &Lab, run: &CurlRun, copy: ExpectFile) {
 /// use stage 4's own app, not this copy.
 fn hardened(env: &AppEnv, exact_cookie_name: bool, origin_check: bool) -> Router {
     let settings = Settings::for_env(env);
-    let store = Store::open(&settings.store_url).unwrap_or_else(|error| panic!("{error}"));
+    let store = RenewWhenDue::new(
+        Store::open(&settings.store_url).unwrap_or_else(|error| panic!("{error}")),
+        renewal::renew_after(settings.idle_timeout),
+    );
     let idle = time::Duration::try_from(settings.idle_timeout).unwrap_or(time::Duration::MAX);
     let sessions = SessionManagerLayer::new(store)
         .with_name(COOKIE)
