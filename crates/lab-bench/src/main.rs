@@ -58,6 +58,8 @@
 //! This crate is not a default member of the workspace, like `book/builder`: the lab's own
 //! build (`cargo xtask lab 1`, `cargo test`) never compiles it.
 
+#[path = "../../../xtask/src/child_cargo.rs"]
+mod child_cargo;
 mod cli;
 mod criterion;
 mod load;
@@ -72,6 +74,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, ensure};
 use clap::Parser;
 
+use child_cargo::cargo;
 use cli::{Args, BackendArg, Row};
 use processes::{Pids, Sample, load_average, proc_status};
 use report::{Measured, Report};
@@ -297,35 +300,6 @@ fn measure_rows(
     Ok(measured)
 }
 
-/// A `cargo` command for a child build, without the package variables that `cargo run` gave
-/// this process (`CARGO_PKG_*`, `CARGO_MANIFEST_*`, ...): ring's build script reruns when they
-/// change, which rebuilds rustls, reqwest, testcontainers and bollard. As the xtask's `cargo()`.
-fn cargo() -> std::process::Command {
-    let program = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = std::process::Command::new(program);
-    for (name, _) in std::env::vars_os() {
-        if name.to_str().is_some_and(is_package_variable) {
-            command.env_remove(name);
-        }
-    }
-    command
-}
-
-/// Whether `name` is one of the variables cargo sets for the package it runs.
-fn is_package_variable(name: &str) -> bool {
-    name.starts_with("CARGO_PKG_")
-        || name.starts_with("CARGO_MANIFEST_")
-        || name.starts_with("CARGO_BIN_EXE_")
-        || matches!(
-            name,
-            "CARGO_CRATE_NAME"
-                | "CARGO_BIN_NAME"
-                | "CARGO_PRIMARY_PACKAGE"
-                | "CARGO_TARGET_TMPDIR"
-                | "CARGO_RUSTC_CURRENT_DIR"
-        )
-}
-
 /// The workspace root: two levels above this crate.
 fn workspace_root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -422,27 +396,6 @@ mod tests {
         .unwrap();
         assert_eq!(cli.serve, Some(Row::Stage4Redis));
         assert_eq!(cli.args.backend, BackendArg::Docker);
-    }
-
-    /// `cargo test` runs this with the package variables set, as `cargo run` runs lab-bench:
-    /// a child cargo (criterion's bench, the release re-run) must not get them.
-    #[test]
-    fn child_cargo_commands_drop_the_package_variables() {
-        let inherited: Vec<String> = std::env::vars()
-            .map(|(name, _)| name)
-            .filter(|name| is_package_variable(name))
-            .collect();
-        assert!(inherited.iter().any(|name| name == "CARGO_PKG_NAME"));
-        let command = cargo();
-        let removed: Vec<String> = command
-            .get_envs()
-            .filter(|(_, value)| value.is_none())
-            .filter_map(|(name, _)| name.to_str().map(str::to_owned))
-            .collect();
-        for name in &inherited {
-            assert!(removed.contains(name), "{name} is passed on");
-        }
-        assert!(!is_package_variable("CARGO_TARGET_DIR"));
     }
 
     #[test]
