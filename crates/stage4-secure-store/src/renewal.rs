@@ -74,20 +74,21 @@ impl<S> RenewWhenDue<S> {
         }
     }
 
-    /// Whether saving `record` now would only move its deadline by less than `renew_after`.
-    fn not_due(&self, record: &Record) -> bool {
-        let Some(data) = canonical(&record.data) else {
+    /// Whether writing `data` for `id` now would only move its deadline by less than
+    /// `renew_after`. Data that cannot be encoded (`None`) is always due.
+    fn not_due(&self, id: &Id, data: Option<&Data>) -> bool {
+        let Some(data) = data else {
             return false;
         };
         let written = self.written.lock().unwrap_or_else(|e| e.into_inner());
         written
             .by_id
-            .get(&record.id)
-            .is_some_and(|(last, at)| at.elapsed() < self.renew_after && *last == data)
+            .get(id)
+            .is_some_and(|(last, at)| at.elapsed() < self.renew_after && last == data)
     }
 
-    fn remember(&self, record: &Record) {
-        let Some(data) = canonical(&record.data) else {
+    fn remember(&self, id: Id, data: Option<Data>) {
+        let Some(data) = data else {
             return;
         };
         let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
@@ -98,7 +99,7 @@ impl<S> RenewWhenDue<S> {
                 .retain(|_, (_, at)| at.elapsed() < renew_after);
             written.prune_at = (written.by_id.len() * 2).max(FIRST_PRUNE);
         }
-        written.by_id.insert(record.id, (data, Instant::now()));
+        written.by_id.insert(id, (data, Instant::now()));
     }
 
     fn forget(&self, id: &Id) {
@@ -111,16 +112,18 @@ impl<S> RenewWhenDue<S> {
 impl<S: SessionStore> SessionStore for RenewWhenDue<S> {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         self.inner.create(record).await?;
-        self.remember(record);
+        self.remember(record.id, canonical(&record.data));
         Ok(())
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        if self.not_due(record) {
+        // Encoded once: compared, then kept if written.
+        let data = canonical(&record.data);
+        if self.not_due(&record.id, data.as_ref()) {
             return Ok(());
         }
         self.inner.save(record).await?;
-        self.remember(record);
+        self.remember(record.id, data);
         Ok(())
     }
 
