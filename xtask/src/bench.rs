@@ -8,8 +8,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
-
 #[path = "../../crates/lab-bench/src/cli.rs"]
 mod cli;
 
@@ -21,22 +19,5 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     eprintln!(
         "Building the bench (crates/lab-bench) in release to measure release code (the first time takes a while)..."
     );
-    let status = crate::cargo()
-        .current_dir(crate::workspace_root())
-        .args([
-            "run",
-            "--release",
-            "--quiet",
-            "--package",
-            "lab-bench",
-            "--",
-        ])
-        .args(args.to_args())
-        .status()
-        .context("running `cargo run --release --package lab-bench`")?;
-    Ok(match status.code() {
-        Some(0) => ExitCode::SUCCESS,
-        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-        None => ExitCode::FAILURE,
-    })
+    cli::run_in_release(&args)
 }

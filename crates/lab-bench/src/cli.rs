@@ -6,7 +6,7 @@
 //! `cargo xtask bench ...` lines it prints builds nothing. The xtask passes the parsed flags on
 //! with [`Args::to_args`]. Keep it to clap, anyhow and std: the xtask has nothing else for it.
 
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{Context as _, bail};
 
@@ -131,4 +131,29 @@ pub fn check_wrk() -> anyhow::Result<()> {
         ),
         Err(error) => Err(error).context("running wrk"),
     }
+}
+
+/// Runs lab-bench with `args` as a release build (cargo builds it on the first run) and
+/// answers with its exit code: what `cargo xtask bench` does, and what a debug lab-bench does
+/// rather than measure a debug build. Uses the including crate's `cargo()` (without the
+/// package variables) and `workspace_root()`.
+pub fn run_in_release(args: &Args) -> anyhow::Result<ExitCode> {
+    let status = crate::cargo()
+        .current_dir(crate::workspace_root())
+        .args([
+            "run",
+            "--release",
+            "--quiet",
+            "--package",
+            "lab-bench",
+            "--",
+        ])
+        .args(args.to_args())
+        .status()
+        .context("running `cargo run --release --package lab-bench`")?;
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        None => ExitCode::FAILURE,
+    })
 }

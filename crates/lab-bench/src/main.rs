@@ -146,23 +146,7 @@ fn rerun_in_release(args: &Args) -> anyhow::Result<ExitCode> {
     eprintln!(
         "Building lab-bench in release to measure release code (the first time takes a while)..."
     );
-    let status = cargo()
-        .current_dir(workspace_root())
-        .args([
-            "run",
-            "--release",
-            "--quiet",
-            "--package",
-            "lab-bench",
-            "--",
-        ])
-        .args(args.to_args())
-        .status()
-        .context("running `cargo run --release --package lab-bench`")?;
-    Ok(match status.code() {
-        Some(0) => ExitCode::SUCCESS,
-        _ => ExitCode::FAILURE,
-    })
+    cli::run_in_release(args)
 }
 
 fn measure(args: Args) -> anyhow::Result<ExitCode> {
