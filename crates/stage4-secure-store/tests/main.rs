@@ -6,6 +6,7 @@ use stage4_secure_store as stage_under_test;
 
 mod attacks;
 mod common;
+mod demos;
 mod edge;
 mod hardening;
 mod outage;

@@ -19,11 +19,16 @@ use crate::common::{COOKIE, session_id, sqlite_url, stage};
 use crate::stage_under_test::renewal::{self, RenewWhenDue};
 use crate::stage_under_test::{Settings, Store, hardening};
 
-/// Compares `run` with the book's copy. The copies are made with nginx in Docker; with the
-/// native backend only the claims are checked.
+/// Compares `run` with the book's copy.
 fn matches_the_book(lab: &Lab, run: &CurlRun, copy: ExpectFile) {
+    transcript_matches_the_book(lab, &run.transcript(), copy);
+}
+
+/// Compares `transcript` (one run or several) with the book's copy. The copies are made with
+/// nginx in Docker; with the native backend only the claims are checked.
+pub(crate) fn transcript_matches_the_book(lab: &Lab, transcript: &str, copy: ExpectFile) {
     if lab.edge().map(labkit::Edge::backend) == Some(Backend::Docker) {
-        copy.assert_eq(&run.transcript());
+        copy.assert_eq(transcript);
     } else {
         eprintln!("native nginx: the book's copy (Docker addresses) is not compared");
     }
