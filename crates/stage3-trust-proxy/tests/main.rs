@@ -5,6 +5,7 @@
 use stage3_trust_proxy as stage_under_test;
 
 mod pages;
+mod production;
 mod spoofing;
 mod trust_proxy;
 mod try_the_attack;
