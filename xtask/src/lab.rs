@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anstyle::{AnsiColor, Style};
+use anstyle::Style;
 use anyhow::Context;
 use labkit::transcript::paint;
 use labkit::{Backend, Lab, LabCerts, LabOptions, walkthrough};
@@ -151,38 +151,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let transcript = lab.transcript().clone();
     let mut show = |step: &walkthrough::Step| {
-        print!(
-            "{}",
-            transcript.render_from_range(step.transcript.clone(), colour)
-        );
-        let (mark, style) = if step.met {
-            ("✔", MET)
-        } else {
-            ("✘", UNMET)
-        };
-        println!(
-            "{} {}",
-            paint(style, mark, colour),
-            paint(style, step.expectation, colour)
-        );
-        println!("    {}\n", step.observed);
+        print!("{}", walkthrough::render_step(&transcript, step, colour));
     };
     let steps = walkthrough::walk(&lab, &mut show)
         .await
         .context("walking through the story")?;
-    let met = steps.iter().filter(|step| step.met).count();
     println!(
         "{}",
-        paint(
-            TITLE,
-            &format!(
-                "{met} of {} expectations of stage {} met.",
-                steps.len(),
-                stage.number
-            ),
-            colour
-        )
+        walkthrough::render_verdict(&steps, stage.number, colour)
     );
+    let met = steps.iter().filter(|step| step.met).count();
     if met < steps.len() {
         print_nginx_tail(&lab);
     }
@@ -263,8 +241,6 @@ fn print_nginx_tail(lab: &Lab) {
 }
 
 const TITLE: Style = Style::new().bold();
-const MET: Style = AnsiColor::Green.on_default().bold();
-const UNMET: Style = AnsiColor::Red.on_default().bold();
 
 /// Cargo's target directory, where the lab keeps its CA and stage 4's sessions between runs:
 /// the one this very binary was built into (`<target>/debug/xtask`), whatever

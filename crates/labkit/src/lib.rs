@@ -27,6 +27,7 @@ pub mod lab;
 pub mod mtls;
 pub mod observer;
 pub mod openssl;
+pub mod redact;
 pub mod redis;
 pub mod transcript;
 pub mod trust;

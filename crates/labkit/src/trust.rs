@@ -7,12 +7,28 @@ use crate::lab::Lab;
 
 /// Fails, leading with the cause, when the app does not trust the nginx in front of it.
 pub async fn assert_nginx_is_trusted(lab: &Lab) -> Result<()> {
+    if let Some(failure) = nginx_not_trusted(lab).await? {
+        panic!("{failure}");
+    }
+    Ok(())
+}
+
+/// What [`assert_nginx_is_trusted`] fails with, or `None` when the app trusts nginx (or there
+/// is no nginx): the cause, then the lab's report.
+pub async fn nginx_not_trusted(lab: &Lab) -> Result<Option<String>> {
     if lab.edge().is_none() {
-        return Ok(());
+        return Ok(None);
     }
     let me = lab.new_client()?.me().await?;
-    assert!(
-        me.peer_trusted,
+    if me.peer_trusted {
+        return Ok(None);
+    }
+    // The report shows nginx's line for this very request.
+    if let Some(edge) = lab.edge() {
+        edge.logged("\"GET /me ", std::time::Duration::from_secs(2))
+            .await;
+    }
+    Ok(Some(format!(
         "CAUSE: the app does not trust nginx. nginx connected from {peer}, which the trust \
          policy does not contain, so the app ignores everything nginx says (X-Forwarded-Proto: \
          https, the client's address, the host).\n  Where the proxy is comes from the \
@@ -22,8 +38,7 @@ pub async fn assert_nginx_is_trusted(lab: &Lab) -> Result<()> {
         peer = me.peer,
         addresses = list(lab),
         report = lab.report()
-    );
-    Ok(())
+    )))
 }
 
 /// Fails, leading with the cause, when the app also trusts a client that reached it directly,

@@ -4,12 +4,14 @@
 //! runs it; every finished stage meets all of its expectations. Stage 4's story adds the
 //! attacks its hardening stops.
 
+use anstyle::{AnsiColor, Style};
 use lab_app::Me;
 use reqwest::Method;
 
 use crate::client::{Exchange, LabClient};
 use crate::error::Result;
 use crate::lab::Lab;
+use crate::transcript::{Transcript, paint};
 
 /// One expectation, checked.
 #[derive(Clone, Debug)]
@@ -394,6 +396,52 @@ struct Expect {
 const ALL: &[u8] = &[1, 2, 3, 4];
 const ALL_BUT_2: &[u8] = &[1, 3, 4];
 const FROM_3: &[u8] = &[3, 4];
+
+const TITLE: Style = Style::new().bold();
+const MET: Style = AnsiColor::Green.on_default().bold();
+const UNMET: Style = AnsiColor::Red.on_default().bold();
+
+/// One checked step as `cargo xtask lab` prints it: the exchanges it made, ✔ or ✘ with the
+/// expectation, and what was observed.
+pub fn render_step(transcript: &Transcript, step: &Step, colour: bool) -> String {
+    let (mark, style) = if step.met {
+        ("✔", MET)
+    } else {
+        ("✘", UNMET)
+    };
+    format!(
+        "{}{} {}\n    {}\n\n",
+        transcript.render_from_range(step.transcript.clone(), colour),
+        paint(style, mark, colour),
+        paint(style, step.expectation, colour),
+        step.observed
+    )
+}
+
+/// The story's last line: how many of `stage`'s expectations were met.
+pub fn render_verdict(steps: &[Step], stage: u8, colour: bool) -> String {
+    let met = steps.iter().filter(|step| step.met).count();
+    paint(
+        TITLE,
+        &format!(
+            "{met} of {} expectations of stage {stage} met.",
+            steps.len()
+        ),
+        colour,
+    )
+}
+
+/// The whole story as `cargo xtask lab N` prints it (without colour): every step, then the
+/// verdict. The book shows this, made by the stages' walk-through tests.
+pub fn render(lab: &Lab, steps: &[Step]) -> String {
+    let mut out: String = steps
+        .iter()
+        .map(|step| render_step(lab.transcript(), step, false))
+        .collect();
+    out.push_str(&render_verdict(steps, lab.stage().number, false));
+    out.push('\n');
+    out
+}
 
 /// Walks through the story on `lab` quietly and returns each unmet expectation with what was
 /// observed instead: what a stage's "meets every expectation" claim asserts is empty.

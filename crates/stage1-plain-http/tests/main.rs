@@ -4,5 +4,6 @@
 
 use stage1_plain_http as stage_under_test;
 
+mod book;
 mod pages;
 mod plain_http;

@@ -4,6 +4,7 @@
 
 use stage2_broken_proxy as stage_under_test;
 
+mod book;
 mod broken_proxy;
 mod pages;
 mod try_the_attack;

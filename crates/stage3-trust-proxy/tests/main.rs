@@ -4,6 +4,7 @@
 
 use stage3_trust_proxy as stage_under_test;
 
+mod book;
 mod pages;
 mod production;
 mod spoofing;

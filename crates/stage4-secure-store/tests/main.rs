@@ -4,6 +4,7 @@
 
 use stage4_secure_store as stage_under_test;
 
+mod book;
 mod attacks;
 mod common;
 mod demos;

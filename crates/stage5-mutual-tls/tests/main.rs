@@ -3,4 +3,5 @@
 
 use stage5_mutual_tls as stage_under_test;
 
+mod book;
 mod mutual_tls;

@@ -211,6 +211,19 @@ impl Edge {
         self.logs.text()
     }
 
+    /// Waits up to `within` for nginx to log `needle` (its log reaches the lab a moment after
+    /// the answer reaches the client), and says whether it did.
+    pub async fn logged(&self, needle: &str, within: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        while !self.logs.contains(needle) {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        true
+    }
+
     /// Which backend runs this edge.
     pub fn backend(&self) -> Backend {
         match self.running {

@@ -1,0 +1,34 @@
+//! What the book shows of this stage, made by running it: the walk-through `cargo xtask lab 5`
+//! prints, with what changes from run to run replaced by placeholders
+//! (`book/src/generated/`). A change to what the stage prints fails here until the book's
+//! copy is regenerated: `UPDATE_EXPECT=1 cargo test -p stage5-mutual-tls book`. Only the stage
+//! crate runs these (a workshop lab's code may word things differently).
+
+use expect_test::expect_file;
+use labkit::{Lab, LabOptions, Result, walkthrough};
+
+#[tokio::test]
+async fn the_walkthrough_matches_the_book() -> Result<()> {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let options = LabOptions {
+        session_store: Some(format!(
+            "sqlite://{}",
+            dir.path().join("sessions.db").display()
+        )),
+        ..LabOptions::from_env()?
+    };
+    let lab = Lab::start_with(&labkit::stage!(stage5_mutual_tls), options).await?;
+    if let Some(copy) = walkthrough_for_the_book(&lab).await? {
+        expect_file!["../../../book/src/generated/walkthroughs/stage-5.txt"].assert_eq(&copy);
+    }
+    Ok(())
+}
+
+/// The walk-through as the book shows it.
+async fn walkthrough_for_the_book(lab: &Lab) -> Result<Option<String>> {
+    let steps = walkthrough::walk(lab, &mut |_| {}).await?;
+    Ok(labkit::redact::for_the_book(
+        lab,
+        &walkthrough::render(lab, &steps),
+    ))
+}
