@@ -152,9 +152,9 @@ pub const LABS: &[Lab] = &[
         hints: &[
             "Read the grade's first failure: is it about the store, the cookie, the id or time?",
             "`Store::open(&settings.store_url)` is a session store like `MemoryStore`. `SessionManagerLayer` has `with_name`, `with_same_site`, `with_expiry`, `with_always_save`.",
-            "A planted id must not survive login: look at `AppOptions`. And `hardening::absolute_lifetime` is a middleware taking the lifetime as its state. Book: book/src/stage-4.md",
+            "A planted id must not survive login: look at `AppOptions`. And `hardening::absolute_lifetime` is a middleware taking the lifetime as its state. Book: book/src/stage-4-hardening.md",
             "Does SameSite=Lax stop a form on another site from logging your visitor in as someone else? Does it stop a sibling subdomain, which is the same site? `hardening::same_origin_only` goes outside the session layer, inside the trust layer (it needs the origin).",
-            "A sibling subdomain cannot set `__Host-id`, but it can set `%5F_Host-id`. What name does tower-cookies read for it? `hardening::exact_session_cookie` takes your cookie's name as its state. Book: book/src/stage-4.md",
+            "A sibling subdomain cannot set `__Host-id`, but it can set `%5F_Host-id`. What name does tower-cookies read for it? `hardening::exact_session_cookie` takes your cookie's name as its state. Book: book/src/stage-4-hardening.md",
             "Two `Duration`s: `Settings` holds `std::time::Duration`, tower-sessions' `Expiry::OnInactivity` takes `time::Duration` (the `time` crate). `time::Duration::try_from(std_duration)` converts.",
             "Which `axum::middleware` helper? A function that sees the request and calls `next` is `from_fn` (`from_fn_with_state` when it takes a value, like the lifetime or the cookie name); one that only rewrites the response, like `hardening::secure_host_cookies`, is `map_response`.",
             "Layer order: `Router::layer` wraps what came before, so the last `.layer(...)` runs first. From the outside in: `TrustedProxiesLayer`, `SecureCookieGuardLayer`, `same_origin_only`, `secure_host_cookies`, `exact_session_cookie`, the `SessionManagerLayer`, then `absolute_lifetime` (it needs the session). If the first failure is about HSTS or a 403, look at the order before anything else.",

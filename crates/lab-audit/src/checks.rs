@@ -8,9 +8,9 @@ use crate::client::{Answer, Http};
 use crate::openssl;
 use crate::report::{Finding, Verdict};
 
-const TLS_CHAPTER: &str = "book/src/stage-4.md (the edge), book/src/recipe-nginx.md";
+const TLS_CHAPTER: &str = "book/src/stage-4-hardening.md (the edge), book/src/recipe-nginx.md";
 const TRUST_CHAPTER: &str = "book/src/stage-3.md, book/src/trust-proxy.md";
-const COOKIE_CHAPTER: &str = "book/src/stage-4.md";
+const COOKIE_CHAPTER: &str = "book/src/stage-4-hardening.md";
 
 /// Values only this run sends, so that an echo is unmistakably ours.
 struct Canaries {

@@ -300,7 +300,8 @@ async fn hsts_is_on_every_response_including_errors() -> Result<()> {
 /// same path and query; it sets no cookie, even for a login; and the redirect leads to a page
 /// that answers.
 /// What a browser may do with the answers: no MIME sniffing, no framing (clickjacking), no
-/// Referer to other sites, no caching of pages that show who is logged in. On the app's pages,
+/// plugins, no Referer to other sites, no caching of pages that show who is logged in, no
+/// cross-origin opener. On the app's pages,
 /// its JSON and errors, and nginx's own errors: exactly one of each.
 #[tokio::test]
 async fn browser_security_headers_are_on_every_response() -> Result<()> {
@@ -312,14 +313,18 @@ async fn browser_security_headers_are_on_every_response() -> Result<()> {
     let trace = client.send(client.request(Method::TRACE, "/")).await?;
     let too_big = post_too_large(&lab).await?;
     type Check = fn(&str) -> bool;
-    let expected: [(&str, Check); 5] = [
+    let expected: [(&str, Check); 6] = [
         ("x-content-type-options", |v| v == "nosniff"),
         ("x-frame-options", |v| v == "DENY"),
         ("content-security-policy", |v| {
-            v.split(';').any(|d| d.trim() == "frame-ancestors 'none'")
+            let directives: Vec<&str> = v.split(';').map(str::trim).collect();
+            ["frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'"]
+                .iter()
+                .all(|d| directives.contains(d))
         }),
         ("referrer-policy", |v| v == "no-referrer"),
         ("cache-control", |v| v == "no-store"),
+        ("cross-origin-opener-policy", |v| v == "same-origin"),
     ];
     for (what, exchange) in [
         ("an app page", &page),
