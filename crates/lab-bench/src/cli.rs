@@ -42,6 +42,10 @@ pub struct Args {
     /// Print the report only; leave book/src/perf/ as it is.
     #[arg(long)]
     pub no_book: bool,
+    /// Which rows get a CPU profile (perf, during one more run): those that miss their
+    /// throughput target, every row with an app, or none.
+    #[arg(long, value_enum, default_value_t = ProfileRows::Missed)]
+    pub profile: ProfileRows,
 }
 
 impl Args {
@@ -57,6 +61,7 @@ impl Args {
             format!("--sessions={}", self.sessions),
             format!("--rows={}", rows.join(",")),
             format!("--backend={}", self.backend.arg()),
+            format!("--profile={}", self.profile.arg()),
         ];
         if self.skip_criterion {
             args.push("--skip-criterion".into());
@@ -113,6 +118,27 @@ impl BackendArg {
         match self {
             BackendArg::Docker => "docker",
             BackendArg::Native => "native",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProfileRows {
+    /// The rows that miss their throughput target.
+    Missed,
+    /// Every row with an app.
+    All,
+    /// No row.
+    None,
+}
+
+impl ProfileRows {
+    /// The value's name on the command line.
+    pub fn arg(self) -> &'static str {
+        match self {
+            ProfileRows::Missed => "missed",
+            ProfileRows::All => "all",
+            ProfileRows::None => "none",
         }
     }
 }

@@ -45,7 +45,11 @@
 //!   taken within that round; the table shows the median over rounds.
 //! - Where the CPU went during each measured run is read from `/proc` (the app's process,
 //!   nginx's container, docker-proxy, Redis, wrk and everything else), which is what says
-//!   what limited a row.
+//!   what limited a row; and a row that misses its throughput target gets a CPU profile
+//!   ([`profile`]: perf, during one more run) that says which functions spent it.
+//! - The criterion part runs first, before any row's process exists, and the resolve's target
+//!   reads the median of a few more runs of the pair it compares; callgrind counts the
+//!   pair's instructions too ([`instructions`]), a figure no other load moves.
 //! - The whole thing runs as a release build: `cargo xtask bench` runs this crate with
 //!   `cargo run --release`, and a debug build of it re-runs itself that way.
 //!
@@ -53,7 +57,8 @@
 //! `book/src/perf/bench.svg`) unless `--no-book`.
 //!
 //! Modules: [`cli`] (the flags, shared with the xtask), [`row`] (a row's child process),
-//! [`load`] (wrk), [`processes`] (`/proc`), [`criterion`], [`report`], [`plot`].
+//! [`load`] (wrk), [`processes`] (`/proc`), [`profile`] (perf), [`criterion`],
+//! [`instructions`] (callgrind), [`report`], [`plot`].
 //!
 //! This crate is not a default member of the workspace, like `book/builder`: the lab's own
 //! build (`cargo xtask lab 1`, `cargo test`) never compiles it.
@@ -62,9 +67,11 @@
 mod child_cargo;
 mod cli;
 mod criterion;
+mod instructions;
 mod load;
 mod plot;
 mod processes;
+mod profile;
 mod report;
 mod row;
 
@@ -75,9 +82,9 @@ use anyhow::{Context as _, ensure};
 use clap::Parser;
 
 use child_cargo::cargo;
-use cli::{Args, BackendArg, Row};
+use cli::{Args, BackendArg, ProfileRows, Row};
 use processes::{Pids, Sample, load_average, proc_status};
-use report::{Measured, Report};
+use report::{Measured, Profiled, Report};
 use row::Running;
 
 #[derive(Parser)]
@@ -92,10 +99,19 @@ struct Cli {
     /// Internal: serve one row's lab until standard input closes (the bench's child process).
     #[arg(long, value_enum, hide = true)]
     serve: Option<Row>,
+    /// Internal: call the 3-hop resolve or the naive parse `--calls` times (under callgrind).
+    #[arg(long, value_enum, hide = true)]
+    count_resolve: Option<instructions::Counted>,
+    #[arg(long, hide = true, default_value_t = 0)]
+    calls: u64,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(which) = cli.count_resolve {
+        instructions::count(which, cli.calls);
+        return ExitCode::SUCCESS;
+    }
     init_tracing();
     let result = match cli.serve {
         Some(row) => serve(row, cli.args.backend),
@@ -156,6 +172,16 @@ fn measure(args: Args) -> anyhow::Result<ExitCode> {
             .into_iter()
             .filter(|r| *r != Row::Ceiling && args.rows.contains(r)),
     );
+    // The criterion part first, before any row's process and containers exist: it times
+    // nanoseconds, and idle labs (and the Docker daemon stopping them afterwards) share the CPU.
+    let criterion = if args.skip_criterion {
+        None
+    } else {
+        let mut measured = criterion::run()?;
+        measured.instructions = Some(instructions::run().map_err(|error| format!("{error:#}")));
+        Some(measured)
+    };
+
     let load_before = load_average();
     let scratch = tempfile::tempdir().context("making a directory for wrk's script")?;
     let login_script = scratch.path().join("login.lua");
@@ -180,17 +206,11 @@ fn measure(args: Args) -> anyhow::Result<ExitCode> {
     let measured = result?;
     let load_after = load_average();
 
-    let criterion = if args.skip_criterion {
-        None
-    } else {
-        Some(criterion::run()?)
-    };
-
     let report = Report {
         args: &args,
         rows: &rows,
         measured: &measured,
-        criterion: criterion.as_deref(),
+        criterion: criterion.as_ref(),
         load: (load_before, load_after),
     };
     let markdown = report.markdown();
@@ -259,6 +279,12 @@ fn measure_rows(
             m.runs.push(run);
         }
     }
+    profile_rows(
+        args,
+        running,
+        &mut measured,
+        login_script.parent().unwrap_or(Path::new(".")),
+    )?;
     for (lab, m) in running.iter().zip(&mut measured) {
         m.load_hwm_kib = proc_status(lab.pid(), "VmHWM")?;
         if !lab.row.has_app() || args.sessions == 0 {
@@ -276,12 +302,81 @@ fn measure_rows(
             proc_status(lab.pid(), "VmRSS")?,
             proc_status(lab.pid(), "VmHWM")?,
         ));
+        m.with_sessions_split = Some((
+            proc_status(lab.pid(), "RssAnon")?,
+            proc_status(lab.pid(), "RssFile")?,
+        ));
         if let Some(port) = lab.ready.redis_port {
             m.redis_rss_kib = processes::container_main_pid(port, row::REDIS_CONTAINER_PORT)
                 .and_then(|pid| proc_status(pid, "VmRSS").ok());
         }
     }
     Ok(measured)
+}
+
+/// A CPU profile of each row that `--profile` asks for (by default, those whose median share
+/// of the ceiling missed their target): perf samples the row's process during one more run of
+/// the same load, which the medians leave out. Without perf, each such row's report says why
+/// it has no profile.
+fn profile_rows(
+    args: &Args,
+    running: &[Running],
+    measured: &mut [Measured],
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let wanted: Vec<usize> = (0..running.len())
+        .filter(|&i| {
+            let row = running[i].row;
+            match args.profile {
+                ProfileRows::None => false,
+                ProfileRows::All => row.has_app(),
+                ProfileRows::Missed => report::throughput_target(row).is_some_and(|target| {
+                    report::median(measured[i].ratios.iter().copied()) < target
+                }),
+            }
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let perf = profile::check_perf();
+    for i in wanted {
+        let lab = &running[i];
+        measured[i].profile = Some(match &perf {
+            Err(why) => {
+                eprintln!("{}: no profile: {why}", lab.row.label());
+                Profiled::NotTaken(why.clone())
+            }
+            Ok(()) => {
+                eprintln!(
+                    "{}: profiling one more run with perf ({} s)...",
+                    lab.row.label(),
+                    args.duration
+                );
+                profile_run(args, lab, dir).unwrap_or_else(|error| {
+                    eprintln!("{}: no profile: {error:#}", lab.row.label());
+                    Profiled::NotTaken(format!("{error:#}"))
+                })
+            }
+        });
+    }
+    Ok(())
+}
+
+/// One warm-up and one load run like the measured ones, with perf sampling the row's process.
+fn profile_run(args: &Args, lab: &Running, dir: &Path) -> anyhow::Result<Profiled> {
+    if args.warmup > 0 {
+        load::wrk_me(args, lab, args.warmup)?;
+    }
+    let recording = profile::Recording::start(lab.pid(), args.duration, dir, lab.row.arg())?;
+    let run = load::wrk_me(args, lab, args.duration);
+    // perf's own `sleep` ends it: wait for it even when wrk failed.
+    let summary = recording.finish();
+    let run = run?;
+    Ok(Profiled::Taken {
+        summary: summary?,
+        rps: run.rps,
+    })
 }
 
 /// The workspace root: two levels above this crate.
@@ -329,6 +424,7 @@ mod tests {
             backend: BackendArg::Native,
             skip_criterion: true,
             no_book: true,
+            profile: ProfileRows::All,
         };
         for args in [defaults, changed] {
             let flags = args.to_args();
@@ -365,6 +461,10 @@ mod tests {
         for backend in BackendArg::value_variants() {
             let name = backend.to_possible_value().expect("no backend is skipped");
             assert_eq!(backend.arg(), name.get_name());
+        }
+        for when in ProfileRows::value_variants() {
+            let name = when.to_possible_value().expect("no value is skipped");
+            assert_eq!(when.arg(), name.get_name());
         }
     }
 
