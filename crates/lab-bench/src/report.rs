@@ -336,7 +336,8 @@ impl Report<'_> {
                 let ratio = self.ratio(i);
                 let _ = writeln!(
                     md,
-                    "| {} at {:.0}% or more of the ceiling | {:.0}% | {} |",
+                    // One decimal: a 24.98% must not read "25%" beside "no".
+                    "| {} at {:.0}% or more of the ceiling | {:.1}% | {} |",
                     row.label(),
                     100.0 * target,
                     100.0 * ratio,
