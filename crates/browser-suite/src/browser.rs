@@ -207,15 +207,56 @@ impl Browser {
         }
     }
 
-    /// Saves a PNG of the page as `<target>/browser-shots/<name>.png` and returns its path.
+    /// Saves a PNG of the page as `<name>.png` in [`shots_dir`] and returns its path. Beside
+    /// it, `<name>.txt` records the test that took it and the page's path, for the book's
+    /// list of screenshots (`cargo xtask browser --book`).
+    ///
+    /// The shot is the page's `<html>` element: the window's width, and the page's height
+    /// (the window is tall enough for the lab's longest page, panel included), so the book
+    /// shows no empty window below a short page.
+    ///
+    /// Pass `name` as a string literal: the book's check finds the shots the suite takes by
+    /// reading `screenshot("...")` in the tests' sources.
     pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
-        let png = self.client().screenshot().await?;
+        // A page without a doctype (nginx's own error pages) is in quirks mode, where <html>
+        // and <body> fill the window: let them take their content's height, as on every other
+        // page. Nothing else about the page changes.
+        let _ = self
+            .client()
+            .execute(
+                "if (document.compatMode === 'BackCompat' && document.body) { \
+                   document.documentElement.style.height = 'fit-content'; \
+                   document.body.style.height = 'fit-content'; }",
+                vec![],
+            )
+            .await;
+        let png = match self.client().find(Locator::Css("html")).await {
+            Ok(html) => html.screenshot().await.ok(),
+            Err(_) => None,
+        };
+        // Should the page's element not do (a browser's error page, say), the window will.
+        let png = match png {
+            Some(png) => png,
+            None => self.client().screenshot().await?,
+        };
+        let page = self
+            .client()
+            .current_url()
+            .await
+            .map(|url| url.path().to_owned())
+            .unwrap_or_default();
         let dir = shots_dir();
         std::fs::create_dir_all(&dir)
             .map_err(BrowserError::io(format!("creating {}", dir.display())))?;
         let path = dir.join(format!("{name}.png"));
         std::fs::write(&path, png)
             .map_err(BrowserError::io(format!("writing {}", path.display())))?;
+        // libtest runs each test on a thread named after it (`stage1::stage1_...`).
+        let thread = std::thread::current();
+        let test = thread.name().unwrap_or("(unknown test)");
+        let record = dir.join(format!("{name}.txt"));
+        std::fs::write(&record, format!("test: {test}\npage: {page}\n"))
+            .map_err(BrowserError::io(format!("writing {}", record.display())))?;
         Ok(path)
     }
 
@@ -278,9 +319,15 @@ impl Drop for Browser {
     }
 }
 
-/// Where screenshots go: `<target>/browser-shots`, the target dir this test binary was built
-/// into (`<target>/debug/deps/<test>`).
+/// The variable that names the folder screenshots go to (`cargo xtask browser` sets it).
+pub const SHOTS_VAR: &str = "LAB_BROWSER_SHOTS";
+
+/// Where screenshots go: the folder [`SHOTS_VAR`] names, else `<target>/browser-shots`, the
+/// target dir this test binary was built into (`<target>/debug/deps/<test>`).
 pub fn shots_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os(SHOTS_VAR) {
+        return PathBuf::from(dir);
+    }
     std::env::current_exe()
         .ok()
         .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_owned()))

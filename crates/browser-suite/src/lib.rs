@@ -14,14 +14,16 @@
 //!   resolver (`--host-resolver-rules`), so a sibling subdomain and another site can be played
 //!   by [`Attacker`] servers on loopback.
 //! - **Screenshots**: [`Browser::screenshot`] saves what a test judged under
-//!   `<target>/browser-shots/`, with stable names, for the book.
+//!   `<target>/browser-shots/`, with stable names, for the book: `cargo xtask browser --book`
+//!   copies a passing run's shots to `book/src/generated/screenshots/`, and the book's check
+//!   fails when a test takes a shot the book lacks, or the book keeps one no test takes.
 
 mod attacker;
 mod browser;
 mod find;
 
 pub use attacker::Attacker;
-pub use browser::{Browser, shots_dir};
+pub use browser::{Browser, SHOTS_VAR, shots_dir};
 pub use find::{Found, find};
 
 /// Tests take turns. Chromium aborts whatever it is loading when the machine's network

@@ -1,10 +1,13 @@
 //! The lab's claims about browsers, one test each, in headless Chromium against the real nginx.
-//! Every test saves a screenshot of the page it judged (`target/browser-shots/<test>.png`).
+//! Every test saves a screenshot of the page it judged (`target/browser-shots/<name>.png`);
+//! `cargo xtask browser --book` puts a passing run's shots in the book. Name a shot with a
+//! string literal: the book's check reads `screenshot("...")` here to find stale ones.
 
 mod stage1;
 mod stage2;
 mod stage3;
 mod stage4;
+mod stage5;
 
 use browser_suite::Browser;
 use labkit::Lab;
