@@ -18,6 +18,9 @@ pub enum Rule {
     XtaskCommand,
     /// No flowchart label holds what mermaid draws as "Unsupported markdown: link".
     MermaidMarkdown,
+    /// The book's screenshots are the ones the browser suite takes, and the chapters show
+    /// only those.
+    Screenshot,
 }
 
 impl Rule {
@@ -30,6 +33,7 @@ impl Rule {
             Rule::InternalLink => "internal-link",
             Rule::XtaskCommand => "xtask-command",
             Rule::MermaidMarkdown => "mermaid-markdown",
+            Rule::Screenshot => "screenshot",
         }
     }
 }
@@ -99,6 +103,11 @@ pub(crate) fn line_of(text: &str, offset: usize) -> usize {
 
 /// Every `.md` file under `dir`, sorted, so findings come out in a stable order.
 pub(crate) fn markdown_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    files_with_extension(dir, "md")
+}
+
+/// Every file under `dir` whose extension is `extension`, sorted.
+pub(crate) fn files_with_extension(dir: &Path, extension: &str) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let mut pending = vec![dir.to_owned()];
     while let Some(dir) = pending.pop() {
@@ -106,7 +115,7 @@ pub(crate) fn markdown_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             let path = entry?.path();
             if path.is_dir() {
                 pending.push(path);
-            } else if path.extension().is_some_and(|ext| ext == "md") {
+            } else if path.extension().is_some_and(|ext| ext == extension) {
                 files.push(path);
             }
         }

@@ -9,6 +9,8 @@
 //!   ([`commands`], before the build);
 //! - [`Rule::MermaidMarkdown`]: no flowchart label holds a link, which mermaid 11 draws as
 //!   "Unsupported markdown: link" ([`mermaid`], before the build);
+//! - [`Rule::Screenshot`]: the book's screenshots are exactly the ones the browser suite's
+//!   tests take, and the chapters show only those ([`screenshots`], before the build);
 //! - [`Rule::LeftoverDirective`]: no `{{#` survives into the rendered pages ([`output`]);
 //! - [`Rule::InternalLink`]: every relative link and `#fragment` resolves in the built book
 //!   ([`output`]).
@@ -23,6 +25,7 @@ pub mod findings;
 pub mod includes;
 pub mod mermaid;
 pub mod output;
+pub mod screenshots;
 
 use std::path::{Path, PathBuf};
 
@@ -70,11 +73,24 @@ impl Report {
 /// Checks the sources, builds, then checks the built pages (if the build succeeded). A
 /// failing check does not stop the others, so one run reports everything. `Err` only if the
 /// book cannot be read, or the xtask cannot be built to ask it about commands.
-pub fn check(root: &Path, build_dir: Option<&Path>, xtask: &Xtask) -> anyhow::Result<Report> {
+///
+/// `browser_tests` is the browser suite's test sources, whose `screenshot("...")` calls the
+/// book's screenshots must match ([`lab_browser_tests`] for this workspace's book); `None`
+/// for a book with no suite, which then may hold no screenshot.
+pub fn check(
+    root: &Path,
+    build_dir: Option<&Path>,
+    xtask: &Xtask,
+    browser_tests: Option<&Path>,
+) -> anyhow::Result<Report> {
     let src = source_dir(root)?;
     let mut findings = includes::check(&src).context("reading the book's sources")?;
     findings.extend(commands::check(&src, xtask).context("reading the book's sources")?);
     findings.extend(mermaid::check(&src).context("reading the book's sources")?);
+    findings.extend(
+        screenshots::check(&src, browser_tests)
+            .context("reading the book's screenshots and the browser suite's tests")?,
+    );
     let (built, build_error) = match build(root, build_dir) {
         Ok(built) => (built, None),
         Err(error) => (
@@ -111,4 +127,9 @@ pub fn lab_book() -> PathBuf {
 pub fn workspace_root() -> PathBuf {
     let book = lab_book();
     book.parent().unwrap_or(&book).to_owned()
+}
+
+/// This workspace's browser suite's test sources, whose screenshots the book shows.
+pub fn lab_browser_tests() -> PathBuf {
+    workspace_root().join("crates/browser-suite/tests")
 }

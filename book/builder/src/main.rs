@@ -10,7 +10,8 @@ const USAGE: &str = "usage: book-builder [--check] [--xtask PATH]
 
 Builds the lab's book (book/) into book/build with mdBook.
   --check        also check includes, anchors, leftover directives, internal links,
-                 `cargo xtask` commands and mermaid labels, and fail on any finding
+                 `cargo xtask` commands, mermaid labels and the browser suite's
+                 screenshots, and fail on any finding
   --xtask PATH   the xtask binary to ask about commands (default: `cargo run -p xtask`)";
 
 fn main() -> ExitCode {
@@ -36,7 +37,12 @@ fn main() -> ExitCode {
         let xtask = xtask.unwrap_or_else(|| Xtask::Cargo {
             workspace: book_builder::workspace_root(),
         });
-        book_builder::check(&root, None, &xtask)
+        book_builder::check(
+            &root,
+            None,
+            &xtask,
+            Some(&book_builder::lab_browser_tests()),
+        )
     } else {
         book_builder::build(&root, None).map(|build_dir| book_builder::Report {
             build_dir,
@@ -74,7 +80,7 @@ fn main() -> ExitCode {
     }
     if check {
         println!(
-            "checks passed: include files, anchors, xtask commands, mermaid labels, leftover directives, internal links"
+            "checks passed: include files, anchors, xtask commands, mermaid labels, screenshots, leftover directives, internal links"
         );
     }
     println!(

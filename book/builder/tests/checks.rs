@@ -58,9 +58,14 @@ const CLEAN: &str = "# Intro
 See [the heading](other.md#a-heading) and [the top](#intro). Run `cargo xtask doctor`.
 ";
 
+/// Where a tiny book's browser suite keeps its tests (none, unless a test plants some).
+const SUITE: &str = "suite-tests";
+
 fn check(root: &Path) -> Vec<Finding> {
     let build = root.join("out");
-    let report = book_builder::check(root, Some(&build), &xtask()).expect("the check runs");
+    let suite = root.join(SUITE);
+    let report =
+        book_builder::check(root, Some(&build), &xtask(), Some(&suite)).expect("the check runs");
     for finding in &report.findings {
         eprintln!("{finding}");
     }
@@ -139,7 +144,7 @@ fn a_missing_anchor_fails_although_mdbook_renders_nothing() {
 #[test]
 fn a_diff_of_a_missing_anchor_fails() {
     let dir = book(&CLEAN.replace("../code2.rs:app", "../code2.rs:nope"));
-    let report = book_builder::check(dir.path(), Some(&dir.path().join("out")), &xtask())
+    let report = book_builder::check(dir.path(), Some(&dir.path().join("out")), &xtask(), None)
         .expect("the check runs");
     assert_eq!(
         summary(&report.findings),
@@ -233,11 +238,66 @@ fn a_link_in_a_mermaid_label_fails_although_the_diagram_renders() {
     assert_eq!(summary(&check(fixed.path())), []);
 }
 
+/// A tiny book whose browser suite takes `stage9-home`, and which shows it; `shots` are the
+/// screenshots in its folder, listed as `cargo xtask browser --book` lists them.
+fn book_with_shots(shots: &[&str]) -> tempfile::TempDir {
+    let dir = book(&format!(
+        "{CLEAN}\n![home](generated/screenshots/stage9-home.png)\n"
+    ));
+    let write = |path: &str, bytes: &[u8]| {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(path, bytes).expect("write");
+    };
+    write(
+        &format!("{SUITE}/claims/stage9.rs"),
+        b"async fn stage9_a_claim() { browser.screenshot(\"stage9-home\").await; }\n",
+    );
+    let mut list = String::from("| Screenshot | Taken by the test |\n|---|---|\n");
+    for shot in shots {
+        write(&format!("src/generated/screenshots/{shot}.png"), b"\x89PNG");
+        list.push_str(&format!("| `{shot}.png` | `stage9::stage9_a_claim` |\n"));
+    }
+    write("src/generated/screenshots/README.md", list.as_bytes());
+    dir
+}
+
+#[test]
+fn a_screenshot_no_test_takes_fails() {
+    let clean = book_with_shots(&["stage9-home"]);
+    assert_eq!(summary(&check(clean.path())), []);
+    let html = std::fs::read_to_string(clean.path().join("out/intro.html")).expect("built");
+    assert!(
+        html.contains("generated/screenshots/stage9-home.png"),
+        "the shot is shown"
+    );
+    // A shot renamed in the suite (or its test removed), and the book not regenerated.
+    let orphan = book_with_shots(&["stage9-home", "stage9-home-renamed-since"]);
+    let findings = check(orphan.path());
+    assert_eq!(
+        summary(&findings),
+        [(Rule::Screenshot, "stage9-home-renamed-since.png".into(), 1)]
+    );
+    assert!(
+        findings[0]
+            .message
+            .contains("no test in the browser suite takes")
+            && findings[0].fix.contains("cargo xtask browser --book"),
+        "{}",
+        findings[0]
+    );
+}
+
 #[test]
 fn the_lab_book_passes_every_check() {
     let build = tempfile::tempdir().expect("a temp dir");
-    let report = book_builder::check(&book_builder::lab_book(), Some(build.path()), &xtask())
-        .expect("the check runs");
+    let report = book_builder::check(
+        &book_builder::lab_book(),
+        Some(build.path()),
+        &xtask(),
+        Some(&book_builder::lab_browser_tests()),
+    )
+    .expect("the check runs");
     let shown: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
     assert!(
         shown.is_empty(),
