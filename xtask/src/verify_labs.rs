@@ -129,6 +129,7 @@ fn grade(lab: &Lab, workspace: &Path, target: &Path) -> anyhow::Result<Graded> {
     let output = crate::cargo()
         .args(["test", "--no-fail-fast", "--package", lab.package])
         .env("RUST_BACKTRACE", "0")
+        .env("RUST_TEST_THREADS", crate::grade::claims_at_once())
         .current_dir(workspace)
         .env("CARGO_TARGET_DIR", target)
         .output()
