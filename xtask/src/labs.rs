@@ -167,6 +167,7 @@ pub const LABS: &[Lab] = &[
             "sessions_survive_an_app_restart_with_sqlite",
             "a_cross_site_login_form_is_refused",
             "a_cookie_whose_name_only_decodes_to_the_session_cookie_is_ignored",
+            "the_walkthrough_meets_every_expectation_and_stops_the_attacks",
         ],
         mistakes: &[
             Mistake {
