@@ -443,6 +443,14 @@ pub fn render(lab: &Lab, steps: &[Step]) -> String {
     out
 }
 
+/// The walk-through on `lab` as the book shows it, or `None` where the book's copy cannot be
+/// compared (see [`crate::redact::for_the_book`]). Each stage's `tests/book.rs` compares it
+/// with `book/src/generated/walkthroughs/`.
+pub async fn for_the_book(lab: &Lab) -> Result<Option<String>> {
+    let steps = walk(lab, &mut |_| {}).await?;
+    Ok(crate::redact::for_the_book(lab, &render(lab, &steps)))
+}
+
 /// Walks through the story on `lab` quietly and returns each unmet expectation with what was
 /// observed instead: what a stage's "meets every expectation" claim asserts is empty.
 pub async fn unmet(lab: &Lab) -> Result<Vec<String>> {

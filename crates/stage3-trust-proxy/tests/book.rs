@@ -11,7 +11,7 @@ use trusted_proxies::TrustPolicy;
 #[tokio::test]
 async fn the_walkthrough_matches_the_book() -> Result<()> {
     let lab = Lab::start(&labkit::stage!(stage3_trust_proxy)).await?;
-    if let Some(copy) = walkthrough_for_the_book(&lab).await? {
+    if let Some(copy) = walkthrough::for_the_book(&lab).await? {
         expect_file!["../../../book/src/generated/walkthroughs/stage-3.txt"].assert_eq(&copy);
     }
     Ok(())
@@ -53,13 +53,4 @@ async fn a_failing_claim_leads_with_its_cause_then_shows_nginx_log() -> Result<(
         expect_file!["../../../book/src/generated/failures/nginx-not-trusted.txt"].assert_eq(&copy);
     }
     Ok(())
-}
-
-/// The walk-through as the book shows it.
-async fn walkthrough_for_the_book(lab: &Lab) -> Result<Option<String>> {
-    let steps = walkthrough::walk(lab, &mut |_| {}).await?;
-    Ok(labkit::redact::for_the_book(
-        lab,
-        &walkthrough::render(lab, &steps),
-    ))
 }
