@@ -318,9 +318,13 @@ async fn browser_security_headers_are_on_every_response() -> Result<()> {
         ("x-frame-options", |v| v == "DENY"),
         ("content-security-policy", |v| {
             let directives: Vec<&str> = v.split(';').map(str::trim).collect();
-            ["frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'"]
-                .iter()
-                .all(|d| directives.contains(d))
+            [
+                "frame-ancestors 'none'",
+                "object-src 'none'",
+                "base-uri 'none'",
+            ]
+            .iter()
+            .all(|d| directives.contains(d))
         }),
         ("referrer-policy", |v| v == "no-referrer"),
         ("cache-control", |v| v == "no-store"),

@@ -4,8 +4,8 @@
 
 use stage4_secure_store as stage_under_test;
 
-mod book;
 mod attacks;
+mod book;
 mod common;
 mod demos;
 mod edge;
