@@ -12,7 +12,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::HeaderMap;
 use labkit::edge::LabNetwork;
@@ -114,18 +114,11 @@ async fn behind_a_load_balancer(sources: &[String]) -> Result<Lab> {
 async fn logged_remote_addr(edge: &Edge, path: &str) -> Option<String> {
     // Any HTTP version: a proxy in front speaks HTTP/1.0 to nginx.
     let request_line = format!("\"GET {path} HTTP/");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let logs = edge.logs();
-        let line = logs.lines().find(|line| line.contains(&request_line));
-        if let Some(line) = line {
-            return line.split_whitespace().next().map(str::to_owned);
-        }
-        if Instant::now() > deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    edge.logged(&request_line, Duration::from_secs(5)).await;
+    edge.logs()
+        .lines()
+        .find(|line| line.contains(&request_line))
+        .and_then(|line| line.split_whitespace().next().map(str::to_owned))
 }
 
 /// `GET path` through the load balancer with a forged `X-Forwarded-For`: what the app saw,
