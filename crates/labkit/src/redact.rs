@@ -7,17 +7,17 @@ use std::net::IpAddr;
 use crate::Lab;
 use crate::edge::Backend;
 
-/// `text` as the book shows it, when it can be compared with the book's copy: with nginx in
-/// Docker (the book's copies are made so); `None` with the native backend, whose addresses
-/// differ (`127.0.0.1` everywhere) and would make every copy look stale.
+/// Whether what `lab` prints can be compared with the book's copies: they are made with nginx
+/// in Docker (or with no nginx, stage 1); the native backend's addresses differ (`127.0.0.1`
+/// everywhere) and would make every copy look stale.
+pub fn comparable_with_the_book(lab: &Lab) -> bool {
+    lab.edge()
+        .is_none_or(|edge| edge.backend() == Backend::Docker)
+}
+
+/// `text` as the book shows it, when [`comparable_with_the_book`]; `None` otherwise.
 pub fn for_the_book(lab: &Lab, text: &str) -> Option<String> {
-    if lab
-        .edge()
-        .is_some_and(|edge| edge.backend() != Backend::Docker)
-    {
-        return None;
-    }
-    Some(lab_output(lab, text))
+    comparable_with_the_book(lab).then(|| lab_output(lab, text))
 }
 
 /// `text` (a walk-through, a failing test's report, nginx's log) with placeholders. nginx's

@@ -16,18 +16,16 @@ pub async fn assert_nginx_is_trusted(lab: &Lab) -> Result<()> {
 /// What [`assert_nginx_is_trusted`] fails with, or `None` when the app trusts nginx (or there
 /// is no nginx): the cause, then the lab's report.
 pub async fn nginx_not_trusted(lab: &Lab) -> Result<Option<String>> {
-    if lab.edge().is_none() {
+    let Some(edge) = lab.edge() else {
         return Ok(None);
-    }
+    };
     let me = lab.new_client()?.me().await?;
     if me.peer_trusted {
         return Ok(None);
     }
     // The report shows nginx's line for this very request.
-    if let Some(edge) = lab.edge() {
-        edge.logged("\"GET /me ", std::time::Duration::from_secs(2))
-            .await;
-    }
+    edge.logged("\"GET /me ", std::time::Duration::from_secs(2))
+        .await;
     Ok(Some(format!(
         "CAUSE: the app does not trust nginx. nginx connected from {peer}, which the trust \
          policy does not contain, so the app ignores everything nginx says (X-Forwarded-Proto: \
