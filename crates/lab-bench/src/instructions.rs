@@ -4,24 +4,24 @@
 //!
 //! `lab-bench --count-resolve WHICH --calls N` (hidden) runs one of the two `N` times, in
 //! criterion's loop (`black_box(routine())`), with the bench's own inputs and code:
-//! `crates/trusted-proxies/benches/resolve.rs`'s `headers` and `naive_rightmost`, copied here
-//! because a bench target cannot be a dependency, and checked against it by a test, so they
-//! cannot drift apart. valgrind counts the whole process's instructions for two `N`; the
+//! `crates/trusted-proxies/benches/inputs/` (`headers`, `naive_rightmost`, the policy and the
+//! peer), compiled here through `#[path]` because a bench target cannot be a dependency; a test
+//! checks that the bench calls them as this does. valgrind counts the whole process's instructions for two `N`; the
 //! difference over the extra calls is one call's, the process's start and exit cancelling out.
 
 use std::hint::black_box;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, bail, ensure};
-use http::{HeaderMap, HeaderValue};
 use trusted_proxies::{Peer, ProxyConfig, TrustPolicy};
+
+#[path = "../../trusted-proxies/benches/inputs/mod.rs"]
+mod bench_inputs;
+use bench_inputs::{PEER, POLICY, headers, naive_rightmost};
 
 /// The bench's chain length that the target is about.
 const HOPS: usize = 3;
-/// The bench's policy and peer.
-const POLICY: &str = "loopback, 10.0.0.0/8, 172.16.0.0/12";
-const PEER: &str = "10.0.0.1:40000";
 /// The two runs: the difference is `MORE - FEWER` calls.
 const FEWER: u64 = 1_000;
 const MORE: u64 = 21_000;
@@ -69,33 +69,6 @@ pub fn count(which: Counted, calls: u64) {
             }
         }
     }
-}
-
-// The two functions below are the bench's, character for character (a test checks it).
-
-/// `hops` trusted hops: the peer plus `hops - 1` proxies in X-Forwarded-For, then the client.
-fn headers(hops: usize) -> HeaderMap {
-    let mut xff = vec!["198.51.100.7".to_owned()];
-    xff.extend((2..=hops).map(|i| format!("10.0.0.{i}")));
-    let mut h = HeaderMap::new();
-    h.insert(
-        "x-forwarded-for",
-        HeaderValue::from_str(&xff.join(", ")).unwrap(),
-    );
-    h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
-    h.insert("host", HeaderValue::from_static("app.lab.test"));
-    h
-}
-
-fn naive_rightmost(h: &HeaderMap) -> Option<IpAddr> {
-    h.get("x-forwarded-for")?
-        .to_str()
-        .ok()?
-        .rsplit(',')
-        .next()?
-        .trim()
-        .parse()
-        .ok()
 }
 
 /// Counts both functions' instructions per call under callgrind, or says why it cannot.
@@ -165,34 +138,16 @@ mod tests {
     use super::*;
 
     const BENCH: &str = include_str!("../../trusted-proxies/benches/resolve.rs");
-    const THIS: &str = include_str!("instructions.rs");
 
-    /// The text of the item that starts with `start`, up to its closing `}` alone on a line.
-    fn item<'a>(source: &'a str, start: &str) -> &'a str {
-        let from = source.find(start).unwrap_or_else(|| panic!("no {start:?}"));
-        let len = source[from..]
-            .find("\n}\n")
-            .unwrap_or_else(|| panic!("{start:?} does not end"));
-        &source[from..from + len + 3]
-    }
-
-    /// What is counted is what criterion times: the same inputs, the same naive parse, the
-    /// same call of `resolve`.
+    /// What is counted is what criterion times: the inputs and the naive parse are one source
+    /// (`benches/inputs/`); the bench must also use its policy and peer and call both as
+    /// `count` does.
     #[test]
     fn the_counted_code_is_the_bench_s() {
-        for start in [
-            "fn headers(hops: usize)",
-            "fn naive_rightmost(h: &HeaderMap)",
-        ] {
-            let ours = item(THIS, start);
-            assert!(
-                BENCH.contains(ours),
-                "crates/trusted-proxies/benches/resolve.rs no longer has, character for character:\n{ours}"
-            );
-        }
         for piece in [
-            format!("TrustPolicy::parse(\"{POLICY}\")"),
-            format!("\"{PEER}\".parse::<SocketAddr>()"),
+            "use inputs::{PEER, POLICY, headers, naive_rightmost};".to_owned(),
+            "TrustPolicy::parse(POLICY)".to_owned(),
+            "PEER.parse::<SocketAddr>()".to_owned(),
             "config.resolve(black_box(peer), black_box(h))".to_owned(),
             "naive_rightmost(black_box(h))".to_owned(),
             format!("for hops in [1usize, {HOPS}, 10]"),

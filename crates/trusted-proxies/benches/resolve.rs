@@ -1,42 +1,19 @@
 //! `resolve` for 1, 3 and 10 hop chains with a CIDR policy, beside the naive "rightmost
 //! X-Forwarded-For" parse that most hand-rolled code does (and which checks nothing).
 
+mod inputs;
+
 use std::hint::black_box;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use http::{HeaderMap, HeaderValue};
+use inputs::{PEER, POLICY, headers, naive_rightmost};
 use trusted_proxies::{HeaderFamily, Peer, ProxyConfig, TrustPolicy};
 
-/// `hops` trusted hops: the peer plus `hops - 1` proxies in X-Forwarded-For, then the client.
-fn headers(hops: usize) -> HeaderMap {
-    let mut xff = vec!["198.51.100.7".to_owned()];
-    xff.extend((2..=hops).map(|i| format!("10.0.0.{i}")));
-    let mut h = HeaderMap::new();
-    h.insert(
-        "x-forwarded-for",
-        HeaderValue::from_str(&xff.join(", ")).unwrap(),
-    );
-    h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
-    h.insert("host", HeaderValue::from_static("app.lab.test"));
-    h
-}
-
-fn naive_rightmost(h: &HeaderMap) -> Option<IpAddr> {
-    h.get("x-forwarded-for")?
-        .to_str()
-        .ok()?
-        .rsplit(',')
-        .next()?
-        .trim()
-        .parse()
-        .ok()
-}
-
 fn bench(c: &mut Criterion) {
-    let config =
-        ProxyConfig::new(TrustPolicy::parse("loopback, 10.0.0.0/8, 172.16.0.0/12").unwrap());
-    let peer = Peer::from("10.0.0.1:40000".parse::<SocketAddr>().unwrap());
+    let config = ProxyConfig::new(TrustPolicy::parse(POLICY).unwrap());
+    let peer = Peer::from(PEER.parse::<SocketAddr>().unwrap());
     let mut g = c.benchmark_group("xff");
     for hops in [1usize, 3, 10] {
         let h = headers(hops);
