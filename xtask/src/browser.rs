@@ -70,12 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// `<target>/browser-shots`, in the target dir this very binary was built into.
 fn shots_dir() -> PathBuf {
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.parent()?.to_owned()))
-        .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from))
-        .unwrap_or_else(|| crate::workspace_root().join("target"))
-        .join("browser-shots")
+    crate::target_dir().join("browser-shots")
 }
 
 fn remove_dir_if_there(dir: &Path) -> anyhow::Result<()> {

@@ -1,6 +1,5 @@
 //! `cargo xtask lab N`: start a stage, walk through its story, serve it for a browser.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anstyle::Style;
@@ -71,7 +70,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         BackendArg::Docker => Backend::Docker,
         BackendArg::Native => Backend::Native,
     };
-    let ca_dir = target_dir().join("lab-ca");
+    let ca_dir = crate::target_dir().join("lab-ca");
     let (certs, new_ca) =
         LabCerts::persistent(&ca_dir).context("preparing the lab's certificates")?;
     if new_ca {
@@ -241,22 +240,11 @@ fn print_nginx_tail(lab: &Lab) {
 
 const TITLE: Style = Style::new().bold();
 
-/// Cargo's target directory, where the lab keeps its CA and stage 4's sessions between runs:
-/// the one this very binary was built into (`<target>/debug/xtask`), whatever
-/// `CARGO_TARGET_DIR` or the current folder say.
-fn target_dir() -> PathBuf {
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.parent()?.to_owned()))
-        .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from))
-        .unwrap_or_else(|| crate::workspace_root().join("target"))
-}
-
 /// Stage 4's sessions when nothing names a store: a SQLite file in the target dir.
 fn default_store() -> String {
     format!(
         "sqlite://{}",
-        target_dir().join("lab-sessions.db").display()
+        crate::target_dir().join("lab-sessions.db").display()
     )
 }
 

@@ -108,3 +108,14 @@ fn workspace_root() -> std::path::PathBuf {
     let xtask = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     xtask.parent().unwrap_or(xtask).to_owned()
 }
+
+/// Cargo's target directory, where the lab keeps its CA, stage 4's sessions and the browser
+/// suite's screenshots between runs: the one this very binary was built into
+/// (`<target>/debug/xtask`), whatever `CARGO_TARGET_DIR` or the current folder say.
+fn target_dir() -> std::path::PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.to_owned()))
+        .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from))
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
