@@ -78,19 +78,13 @@ fn taken(tests: &Path) -> std::io::Result<(BTreeMap<String, At>, Vec<At>)> {
 
 /// The shots in the folder, by name.
 fn committed(folder: &Path) -> std::io::Result<BTreeMap<String, PathBuf>> {
-    let mut shots = BTreeMap::new();
     if !folder.is_dir() {
-        return Ok(shots);
+        return Ok(BTreeMap::new());
     }
-    for entry in std::fs::read_dir(folder)? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|ext| ext == "png")
-            && let Some(name) = path.file_stem().and_then(|s| s.to_str())
-        {
-            shots.insert(name.to_owned(), path.clone());
-        }
-    }
-    Ok(shots)
+    Ok(files_with_extension(folder, "png")?
+        .into_iter()
+        .filter_map(|path| Some((path.file_stem()?.to_str()?.to_owned(), path)))
+        .collect())
 }
 
 /// The shots the folder's list names, each with its line.
