@@ -105,8 +105,7 @@ async fn stage_3_fails_only_the_hardening_of_stage_4() -> labkit::Result<()> {
 
 #[tokio::test]
 async fn stage_4_passes_everything() -> labkit::Result<()> {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = format!("sqlite://{}", dir.path().join("sessions.db").display());
+    let (_dir, store) = labkit::temporary_sqlite_store();
     let lab = Lab::start_with(
         &labkit::stage!(stage4_secure_store),
         LabOptions {

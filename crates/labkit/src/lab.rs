@@ -54,6 +54,19 @@ pub struct LabOptions {
     pub observe_inner_hop: bool,
 }
 
+/// A session store for stages 4 and 5 that no other run shares: a SQLite file in a fresh
+/// temporary directory, as the URL for [`LabOptions::session_store`], and the directory
+/// (keep it alive as long as the lab; dropping it removes the file).
+///
+/// # Panics
+///
+/// When no temporary directory can be made.
+pub fn temporary_sqlite_store() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("a temporary directory for the session store");
+    let url = format!("sqlite://{}", dir.path().join("sessions.db").display());
+    (dir, url)
+}
+
 impl LabOptions {
     /// What tests use: the backend from `LAB_BACKEND` (Docker by default, and an error
     /// without it), free ports, a per-process CA, one app, no outer proxy, the stage's own

@@ -37,7 +37,7 @@ pub use certs::{LAB_HOST, LabCerts};
 pub use client::{Exchange, LabClient, error_chain};
 pub use edge::{Backend, Edge};
 pub use error::{LabError, Result};
-pub use lab::{AppEnv, Lab, LabOptions, Stage};
+pub use lab::{AppEnv, Lab, LabOptions, Stage, temporary_sqlite_store};
 pub use lab_app::Me;
 pub use observer::Observer;
 pub use redis::Redis;

@@ -9,12 +9,9 @@ use labkit::{Lab, LabOptions, Result, walkthrough};
 
 #[tokio::test]
 async fn the_walkthrough_matches_the_book() -> Result<()> {
-    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (_dir, store) = labkit::temporary_sqlite_store();
     let options = LabOptions {
-        session_store: Some(format!(
-            "sqlite://{}",
-            dir.path().join("sessions.db").display()
-        )),
+        session_store: Some(store),
         ..LabOptions::from_env()?
     };
     let lab = Lab::start_with(&labkit::stage!(stage4_secure_store), options).await?;

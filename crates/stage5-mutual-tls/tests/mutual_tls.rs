@@ -14,8 +14,7 @@ use rustls::pki_types::PrivateKeyDer;
 use rustls::pki_types::pem::PemObject;
 
 async fn start(observe_inner_hop: bool) -> Result<(Lab, tempfile::TempDir)> {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = format!("sqlite://{}", dir.path().join("sessions.db").display());
+    let (dir, store) = labkit::temporary_sqlite_store();
     let lab = Lab::start_with(
         &labkit::stage!(stage_under_test),
         LabOptions {
@@ -240,8 +239,7 @@ async fn the_inner_hop_carries_no_cookie_or_session_id_in_cleartext() -> Result<
 /// the user in cleartext. What stage 5 changes is the inner hop, nothing else.
 #[tokio::test]
 async fn stage_4s_inner_hop_carries_the_session_id_in_cleartext() -> Result<()> {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = format!("sqlite://{}", dir.path().join("sessions.db").display());
+    let (_dir, store) = labkit::temporary_sqlite_store();
     let lab = Lab::start_with(
         &labkit::stage!(stage4_secure_store),
         LabOptions {

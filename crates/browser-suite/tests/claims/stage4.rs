@@ -7,8 +7,7 @@ use labkit::{Lab, LabOptions};
 use super::{Result, report};
 
 async fn start() -> Result<(Lab, Browser, tempfile::TempDir)> {
-    let dir = tempfile::tempdir()?;
-    let store = format!("sqlite://{}", dir.path().join("sessions.db").display());
+    let (dir, store) = labkit::temporary_sqlite_store();
     let lab = Lab::start_with(
         &labkit::stage!(stage4_secure_store),
         LabOptions {

@@ -9,8 +9,7 @@ use super::{Result, report};
 #[tokio::test]
 async fn stage5_behind_mutual_tls_the_session_holds_and_the_app_sees_the_browser() -> Result {
     let _turn = browser_suite::one_at_a_time().await;
-    let dir = tempfile::tempdir()?;
-    let store = format!("sqlite://{}", dir.path().join("sessions.db").display());
+    let (_dir, store) = labkit::temporary_sqlite_store();
     let lab = Lab::start_with(
         &labkit::stage!(stage5_mutual_tls),
         LabOptions {

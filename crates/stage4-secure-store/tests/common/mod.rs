@@ -16,9 +16,7 @@ pub fn stage() -> Stage {
 
 /// A fresh SQLite file URL in a temporary directory (kept alive by the returned guard).
 pub fn sqlite_url() -> (tempfile::TempDir, String) {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let url = format!("sqlite://{}", dir.path().join("sessions.db").display());
-    (dir, url)
+    labkit::temporary_sqlite_store()
 }
 
 /// Stage 4 on `store`, with `replicas` app instances behind nginx.
