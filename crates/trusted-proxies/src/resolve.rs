@@ -560,7 +560,15 @@ impl ProxyConfig {
         // from whoever connected to it, which is position 1.
         let at = pos.max(1);
         if self.honour_proto {
-            set_scheme(r, nth_from_right(proto, at));
+            // A single line that is exactly `http` or `https` (what a proxy writes) is a
+            // one-element list, the answer at any position: nothing to search or trim.
+            if let Lines::One(v) = &proto
+                && let Some(scheme) = Scheme::from_bytes(v.as_bytes())
+            {
+                r.scheme = scheme;
+            } else {
+                set_scheme(r, nth_from_right(proto, at));
+            }
         }
         if !own_first {
             let host = match nth_from_right(host, at) {
