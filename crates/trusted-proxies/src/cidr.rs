@@ -83,15 +83,21 @@ impl CidrSet {
     #[inline]
     pub(crate) fn contains(&self, ip: IpAddr) -> bool {
         match ip {
-            IpAddr::V4(v4) => {
-                let a = u32::from(v4);
-                self.v4.iter().any(|&(net, mask)| a & mask == net)
-            }
+            IpAddr::V4(v4) => self.contains_v4(v4),
             IpAddr::V6(v6) => {
                 let a = u128::from(v6);
                 self.v6.iter().any(|&(net, mask)| a & mask == net)
             }
         }
+    }
+}
+
+impl CidrSet {
+    /// Whether `ip` is in any of the IPv4 networks.
+    #[inline]
+    pub(crate) fn contains_v4(&self, ip: Ipv4Addr) -> bool {
+        let a = u32::from(ip);
+        self.v4.iter().any(|&(net, mask)| a & mask == net)
     }
 }
 

@@ -334,11 +334,26 @@ impl TrustPolicy {
     /// Trust for a canonical (already folded) address at `position` (0 = socket peer).
     #[inline]
     pub(crate) fn trusts_at(&self, ip: IpAddr, position: usize) -> bool {
+        match ip {
+            IpAddr::V4(v4) => self.trusts_v4_at(v4, position),
+            IpAddr::V6(_) => match &self.kind {
+                Kind::None => false,
+                Kind::All => true,
+                Kind::Hops(n) => position < *n,
+                Kind::Ranges(ranges) => ranges.contains(ip),
+            },
+        }
+    }
+
+    /// [`trusts_at`](Self::trusts_at) for an IPv4 address, what the walk mostly meets: the
+    /// address stays a plain integer.
+    #[inline]
+    pub(crate) fn trusts_v4_at(&self, ip: Ipv4Addr, position: usize) -> bool {
         match &self.kind {
             Kind::None => false,
             Kind::All => true,
             Kind::Hops(n) => position < *n,
-            Kind::Ranges(ranges) => ranges.contains(ip),
+            Kind::Ranges(ranges) => ranges.contains_v4(ip),
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::config::ProxyConfig;
 use crate::parse::forwarded::{self, RevElements};
 use crate::parse::host::{HostPort, parse_host_into};
 use crate::parse::lines::{self, Lines};
-use crate::parse::xff::{Hop, Lookup, RevList, nth_from_right};
+use crate::parse::xff::{Hop, HopSource, Lookup, RevLine, RevList, nth_from_right};
 use crate::parse::{MAX_HOPS, Node, parse_node, parse_port, trim_ows};
 use crate::{ClientAddr, HeaderFamily, Peer, Scheme};
 
@@ -588,8 +588,16 @@ impl ProxyConfig {
     /// an address). Sets client and hops; returns the client's position (0 = the peer).
     #[inline(always)]
     fn walk_xff(&self, w: &mut Resolved, xff: Lines<'_>) -> usize {
+        match RevLine::new(&xff) {
+            Some(line) => self.walk_hops(w, line),
+            None => self.walk_hops(w, RevList::new(xff)),
+        }
+    }
+
+    /// [`walk_xff`](Self::walk_xff) over either reader.
+    #[inline(always)]
+    fn walk_hops<'h>(&self, w: &mut Resolved, mut list: impl HopSource<'h>) -> usize {
         let mut pos = 0;
-        let mut list = RevList::new(xff);
         while let Some(hop) = list.next_hop() {
             pos += 1;
             match hop {
@@ -597,11 +605,10 @@ impl ProxyConfig {
                 // merged into a `Node`, it went through memory and stalled on store
                 // forwarding at every hop.
                 Hop::V4(v4) if pos <= MAX_HOPS => {
-                    let ip = IpAddr::V4(v4);
-                    if self.policy.trusts_at(ip, pos) {
-                        w.hops.push(ip);
+                    if self.policy.trusts_v4_at(v4, pos) {
+                        w.hops.push(IpAddr::V4(v4));
                     } else {
-                        w.client = ClientAddr::Ip(ip);
+                        w.client = ClientAddr::Ip(IpAddr::V4(v4));
                         return pos;
                     }
                 }

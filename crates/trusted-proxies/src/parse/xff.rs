@@ -74,6 +74,70 @@ impl<'a> Iterator for RevList<'a> {
     }
 }
 
+/// A right-to-left reader of hops: [`RevList`] in general, [`RevLine`] for the common single
+/// line. The walk is written once over this and compiled for each.
+pub(crate) trait HopSource<'a> {
+    fn next_hop(&mut self) -> Option<Hop<'a>>;
+}
+
+impl<'a> HopSource<'a> for RevList<'a> {
+    #[inline(always)]
+    fn next_hop(&mut self) -> Option<Hop<'a>> {
+        RevList::next_hop(self)
+    }
+}
+
+/// Right-to-left reader of a header that is one line within [`MAX_HEADER_BYTES`], what a
+/// chain of proxies writes. It gives exactly [`RevList`]'s hops for such a header, with none
+/// of its bookkeeping: no next line to fetch, and no byte budget to count, since the elements
+/// and separators of one line within the budget never exceed it.
+pub(crate) struct RevLine<'a> {
+    /// The not yet read left part of the line; `None` once the leftmost element is read.
+    rest: Option<&'a [u8]>,
+}
+
+impl<'a> RevLine<'a> {
+    /// `None` when `lines` is not one line within the budget: use [`RevList`].
+    #[inline(always)]
+    pub(crate) fn new(lines: &Lines<'a>) -> Option<Self> {
+        match lines {
+            Lines::One(v) if v.len() <= MAX_HEADER_BYTES => Some(RevLine {
+                rest: Some(v.as_bytes()),
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl<'a> HopSource<'a> for RevLine<'a> {
+    /// As [`RevList::next_hop`]: plain IPv4 read straight, anything else split at the last
+    /// comma, trimmed, and empty elements skipped.
+    #[inline(always)]
+    fn next_hop(&mut self) -> Option<Hop<'a>> {
+        loop {
+            let line = self.rest?;
+            if let Some((ip, start)) = rparse_ipv4_element(line) {
+                self.rest = start.checked_sub(1).map(|comma| &line[..comma]);
+                return Some(Hop::V4(ip));
+            }
+            let elem = match rfind_comma(line) {
+                Some(i) => {
+                    self.rest = Some(&line[..i]);
+                    &line[i + 1..]
+                }
+                None => {
+                    self.rest = None;
+                    line
+                }
+            };
+            let t = trim_ows(elem);
+            if !t.is_empty() {
+                return Some(Hop::Other(t));
+            }
+        }
+    }
+}
+
 impl<'a> RevList<'a> {
     /// The next element like [`next`](Iterator::next), with plain dotted-quad IPv4 elements
     /// (what proxies write) already parsed.
@@ -130,19 +194,18 @@ fn rparse_ipv4_element(line: &[u8]) -> Option<(Ipv4Addr, usize)> {
     while let [rest @ .., b' ' | b'\t'] = s {
         s = rest;
     }
-    let d = rparse_octet(&mut s)?;
-    s = s.strip_suffix(b".")?;
-    let c = rparse_octet(&mut s)?;
-    s = s.strip_suffix(b".")?;
-    let b = rparse_octet(&mut s)?;
-    s = s.strip_suffix(b".")?;
-    let a = rparse_octet(&mut s)?;
+    // The address as an integer, its last octet first: no reassembly from four bytes.
+    let mut ip = u32::from(rparse_octet(&mut s)?);
+    for shift in [8, 16, 24] {
+        s = s.strip_suffix(b".")?;
+        ip |= u32::from(rparse_octet(&mut s)?) << shift;
+    }
     while let [rest @ .., b' ' | b'\t'] = s {
         s = rest;
     }
     // A fifth digit, a sign, a letter, a colon…: not a plain address.
     match s {
-        [] | [.., b','] => Some((Ipv4Addr::new(a, b, c, d), s.len())),
+        [] | [.., b','] => Some((Ipv4Addr::from_bits(ip), s.len())),
         _ => None,
     }
 }
@@ -313,16 +376,25 @@ mod tests {
                 Item::OverBudget => None,
             })
             .collect();
-        let mut got = Vec::new();
-        let mut list = RevList::new(all(&h));
-        while let Some(hop) = list.next_hop() {
-            got.push(match hop {
-                Hop::V4(ip) => Some(Node::Ip(ip.into())),
-                Hop::Other(v) => Some(parse_node(v)),
-                Hop::OverBudget => None,
-            });
+        let hops = |mut list: Box<dyn HopSource<'_> + '_>| {
+            let mut got = Vec::new();
+            while let Some(hop) = list.next_hop() {
+                got.push(match hop {
+                    Hop::V4(ip) => Some(Node::Ip(ip.into())),
+                    Hop::Other(v) => Some(parse_node(v)),
+                    Hop::OverBudget => None,
+                });
+            }
+            got
+        };
+        assert_eq!(hops(Box::new(RevList::new(all(&h)))), want, "{lines:?}");
+        // The single-line reader, wherever it applies, reads the same.
+        if let Some(v) = h.get("x-forwarded-for")
+            && h.get_all("x-forwarded-for").iter().count() == 1
+            && let Some(line) = RevLine::new(&Lines::One(v))
+        {
+            assert_eq!(hops(Box::new(line)), want, "single line {lines:?}");
         }
-        assert_eq!(got, want, "{lines:?}");
     }
 
     #[test]
