@@ -2,7 +2,7 @@
 //! and its host.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use http::Request;
 use http::header::{HOST, HeaderMap};
@@ -470,18 +470,17 @@ impl ProxyConfig {
         // The peer, canonicalised once, is written into `r` while it is in registers: an
         // `Option<IpAddr>` or `ClientAddr` merged from both branches, or read back from `r`
         // by the walk, went through memory as narrow stores reloaded wide, and stalled on
-        // store forwarding.
-        let peer_trusted = match peer.ip() {
-            Some(ip) => {
-                r.client = ClientAddr::Ip(ip);
-                let trusted = by_identity || self.policy.trusts_at(ip, 0);
-                if trusted && self.honour_for {
-                    // The peer is the first hop of the walk.
-                    r.hops.push(ip);
-                }
-                trusted
+        // store forwarding. An IPv4 peer (the common case) has an arm of its own, so that its
+        // address is written whole: through `Peer::ip`, which also folds IPv6, it was pieced
+        // together byte by byte.
+        let peer_trusted = match peer {
+            Peer::Tcp(SocketAddr::V4(a)) => {
+                self.start_at_peer(&mut r, IpAddr::V4(*a.ip()), by_identity)
             }
-            None => by_identity || self.policy.trusts_peer(peer),
+            _ => match peer.ip() {
+                Some(ip) => self.start_at_peer(&mut r, ip, by_identity),
+                None => by_identity || self.policy.trusts_peer(peer),
+            },
         };
         r.peer_trusted = peer_trusted;
         if peer_trusted {
@@ -509,6 +508,18 @@ impl ProxyConfig {
             self.finish(&mut r, Lookup::Absent, Lookup::Absent);
         }
         r
+    }
+
+    /// The peer's address is the client unless the walk gets further; a trusted peer is the
+    /// first hop of the walk. Whether the peer is trusted.
+    #[inline(always)]
+    fn start_at_peer(&self, r: &mut Resolved, ip: IpAddr, by_identity: bool) -> bool {
+        r.client = ClientAddr::Ip(ip);
+        let trusted = by_identity || self.policy.trusts_at(ip, 0);
+        if trusted && self.honour_for {
+            r.hops.push(ip);
+        }
+        trusted
     }
 
     /// Validates the chosen scheme view into `r.scheme`, completes `r.host` (already parsed by
