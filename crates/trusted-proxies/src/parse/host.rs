@@ -115,22 +115,13 @@ pub(crate) fn parse_host_into(raw: &[u8], out: &mut Option<HostPort>) {
         *out = bracketed(rest);
         return;
     }
-    // One pass classifies the name's bytes up to the first byte that is not a name byte (the
-    // port's `:`, or garbage): no branch per byte but the loop's own.
-    let mut seen = 0u8;
-    let mut dots = 0u8;
-    let mut prev = DOT; // so that a leading '.' reads as an empty label
-    let mut i = 0;
-    while let Some(&b) = t.get(i) {
-        let class = CLASS[usize::from(b)];
-        if class == INVALID {
-            break;
-        }
-        seen |= class;
-        dots |= class & prev;
-        prev = class & DOT;
-        i += 1;
-    }
+    // The name runs up to the first byte that cannot be in one (the port's `:`, or garbage).
+    // The loop only looks for that byte: empty labels and all-numeric names are rare, and
+    // checked afterwards, where they cost less than a class accumulated at every byte.
+    let i = t
+        .iter()
+        .position(|&b| CLASS[usize::from(b)] == INVALID)
+        .unwrap_or(t.len());
     let (name, port) = match t.get(i) {
         None => (t, None),
         Some(b':') => {
@@ -145,13 +136,19 @@ pub(crate) fn parse_host_into(raw: &[u8], out: &mut Option<HostPort>) {
         }
         Some(_) => return,
     };
-    // An empty label, a leading '-', an empty or overlong name.
-    if dots & DOT != 0 || name.first() == Some(&b'-') || name.is_empty() || name.len() > MAX_NAME {
+    // An empty, overlong or '-'-led name; an empty label (a leading '.', or two in a row; a
+    // trailing one is the DNS root, allowed).
+    let (Some(&first), true) = (name.first(), name.len() <= MAX_NAME) else {
+        return;
+    };
+    if first == b'-' || first == b'.' || has_double_dot(name) {
         return;
     }
     // All digits and dots: it must be a valid IPv4 address (browsers would read `1.2.3` as
-    // one). Strictly parsed IPv4 is already in canonical form.
-    if seen & NAME == 0 && super::parse_ipv4(name).is_none() {
+    // one). Strictly parsed IPv4 is already in canonical form. From the right, where a name's
+    // letters usually are.
+    let numeric = name.iter().rev().all(|&b| CLASS[usize::from(b)] != NAME);
+    if numeric && super::parse_ipv4(name).is_none() {
         return;
     }
     if name.len() > INLINE_HOST {
@@ -218,6 +215,62 @@ fn lower8(w: u64) -> u64 {
     w | ((ge_a & !gt_z & HIGH) >> 2)
 }
 
+/// Whether two dots follow each other in `name`, looked for eight bytes at a time in windows
+/// that overlap by one byte, so that every pair of neighbours lies within one of them.
+#[inline]
+fn has_double_dot(name: &[u8]) -> bool {
+    let n = name.len();
+    if n < 8 {
+        return double_dot_in(load_partial(name));
+    }
+    let mut at = 0;
+    loop {
+        let start = at.min(n - 8);
+        if let Some(w) = name[start..].first_chunk::<8>()
+            && double_dot_in(u64::from_le_bytes(*w))
+        {
+            return true;
+        }
+        if start + 8 >= n {
+            return false;
+        }
+        at += 7;
+    }
+}
+
+/// Whether two neighbouring bytes of `w` are both `.`.
+#[inline(always)]
+fn double_dot_in(w: u64) -> bool {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const LOW7: u64 = ONES * 0x7f;
+    let x = w ^ (ONES * u64::from(b'.'));
+    // The high bit of each byte that is zero in `x`, exactly (as in `xff::rfind_comma`): no
+    // borrow crosses bytes, so a dot's neighbour is never flagged by mistake.
+    let dots = !(((x & LOW7) + LOW7) | x | LOW7);
+    dots & (dots >> 8) != 0
+}
+
+/// The bytes of `b` (fewer than eight) as a little-endian word, zeros after them: a few
+/// overlapping loads, no byte loop and no copy call.
+#[inline(always)]
+fn load_partial(b: &[u8]) -> u64 {
+    let n = b.len();
+    let u32_at = |i: usize| {
+        let mut w = [0; 4];
+        w.copy_from_slice(&b[i..i + 4]);
+        u64::from(u32::from_le_bytes(w))
+    };
+    match n {
+        // The bytes the two loads share are the same, so OR-ing keeps them.
+        4..=7 => u32_at(0) | (u32_at(n - 4) << ((n - 4) * 8)),
+        1..=3 => {
+            let byte = |i: usize| u64::from(b[i]) << (i * 8);
+            byte(0) | byte(n / 2) | byte(n - 1)
+        }
+        _ => 0,
+    }
+}
+
 /// The rest of a `[`-prefixed host: `v6]` or `v6]:port`.
 #[cold]
 fn bracketed(rest: &[u8]) -> Option<HostPort> {
@@ -233,11 +286,11 @@ fn bracketed(rest: &[u8]) -> Option<HostPort> {
     })
 }
 
-// Byte classes for host names, as bits: `seen` and `dots` above OR them together.
+// Byte classes for host names.
 const INVALID: u8 = 0;
 const DIGIT: u8 = 1;
 const NAME: u8 = 2;
-const DOT: u8 = 4;
+const DOT: u8 = 3;
 
 /// Byte classes for host names: a table lookup instead of a chain of comparisons.
 const CLASS: [u8; 256] = {
@@ -281,6 +334,29 @@ mod tests {
                 assert_eq!(lower8(u64::from_le_bytes(w)).to_le_bytes(), want, "{w:?}");
             }
         }
+    }
+
+    #[test]
+    fn double_dots_are_found_wherever_they_are() {
+        // Every length around the eight-byte windows and their one-byte overlaps.
+        for len in 0..40 {
+            let name = vec![b'a'; len];
+            assert!(!has_double_dot(&name), "len {len}");
+            for i in 0..len {
+                let mut one = name.clone();
+                one[i] = b'.';
+                assert!(!has_double_dot(&one), "len {len}, dot at {i}");
+                if i + 1 < len {
+                    one[i + 1] = b'.';
+                    assert!(has_double_dot(&one), "len {len}, dots at {i}");
+                }
+            }
+        }
+        // Bytes that differ from '.' only in bits a borrow could flip.
+        assert!(!has_double_dot(b"./.-/-.,"));
+        assert!(!has_double_dot(&[
+            b'.', 0xae, b'.', 0x2f, b'.', 0xae, b'.', 0x0e, b'.'
+        ]));
     }
 
     #[test]
