@@ -115,13 +115,7 @@ pub(crate) fn parse_host_into(raw: &[u8], out: &mut Option<HostPort>) {
         *out = bracketed(rest);
         return;
     }
-    // The name runs up to the first byte that cannot be in one (the port's `:`, or garbage).
-    // The loop only looks for that byte: empty labels and all-numeric names are rare, and
-    // checked afterwards, where they cost less than a class accumulated at every byte.
-    let i = t
-        .iter()
-        .position(|&b| CLASS[usize::from(b)] == INVALID)
-        .unwrap_or(t.len());
+    let i = name_end(t);
     let (name, port) = match t.get(i) {
         None => (t, None),
         Some(b':') => {
@@ -173,6 +167,27 @@ pub(crate) fn parse_host_into(raw: &[u8], out: &mut Option<HostPort>) {
     lower_into(buf, name);
 }
 
+/// The index of the first byte of `t` that cannot be in a name (the port's `:`, or garbage),
+/// else its length.
+///
+/// The loop only looks for that byte: empty labels and all-numeric names are rare, and checked
+/// afterwards, where they cost less than a class accumulated at every byte. Four bytes a round
+/// share one loop test.
+#[inline(always)]
+fn name_end(t: &[u8]) -> usize {
+    let invalid = |b: &u8| CLASS[usize::from(*b)] == INVALID;
+    let mut chunks = t.chunks_exact(4);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        if let Some(k) = chunk.iter().position(invalid) {
+            return at + k;
+        }
+        at += 4;
+    }
+    let tail = chunks.remainder();
+    at + tail.iter().position(invalid).unwrap_or(tail.len())
+}
+
 /// Copies the validated `name` (ASCII, at most [`INLINE_HOST`] bytes) into `buf` lower-cased,
 /// eight bytes at a time: read from the header and written once, never read back here.
 #[inline(always)]
@@ -216,26 +231,24 @@ fn lower8(w: u64) -> u64 {
 }
 
 /// Whether two dots follow each other in `name`, looked for eight bytes at a time in windows
-/// that overlap by one byte, so that every pair of neighbours lies within one of them.
+/// that overlap by at least one byte, so that every pair of neighbours lies within one of
+/// them: the first and last eight bytes (all of a name up to 15 bytes), and the ones between.
 #[inline]
 fn has_double_dot(name: &[u8]) -> bool {
-    let n = name.len();
-    if n < 8 {
+    let (Some(head), Some(tail)) = (name.first_chunk::<8>(), name.last_chunk::<8>()) else {
         return double_dot_in(load_partial(name));
+    };
+    if double_dot_in(u64::from_le_bytes(*head)) || double_dot_in(u64::from_le_bytes(*tail)) {
+        return true;
     }
-    let mut at = 0;
-    loop {
-        let start = at.min(n - 8);
-        if let Some(w) = name[start..].first_chunk::<8>()
-            && double_dot_in(u64::from_le_bytes(*w))
-        {
+    let mut at = 7;
+    while let Some(w) = name.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        if double_dot_in(u64::from_le_bytes(*w)) {
             return true;
-        }
-        if start + 8 >= n {
-            return false;
         }
         at += 7;
     }
+    false
 }
 
 /// Whether two neighbouring bytes of `w` are both `.`.
