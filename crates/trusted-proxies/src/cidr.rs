@@ -90,9 +90,7 @@ impl CidrSet {
             }
         }
     }
-}
 
-impl CidrSet {
     /// Whether `ip` is in any of the IPv4 networks.
     #[inline]
     pub(crate) fn contains_v4(&self, ip: Ipv4Addr) -> bool {
