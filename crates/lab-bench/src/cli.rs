@@ -76,6 +76,7 @@ impl Args {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Row {
     Ceiling,
+    ProxyHop,
     Stage3,
     Stage4Sqlite,
     Stage4Redis,
@@ -84,8 +85,9 @@ pub enum Row {
 }
 
 impl Row {
-    pub const ALL: [Row; 6] = [
+    pub const ALL: [Row; 7] = [
         Row::Ceiling,
+        Row::ProxyHop,
         Row::Stage3,
         Row::Stage4Sqlite,
         Row::Stage4Redis,
@@ -97,6 +99,7 @@ impl Row {
     pub fn arg(self) -> &'static str {
         match self {
             Row::Ceiling => "ceiling",
+            Row::ProxyHop => "proxy-hop",
             Row::Stage3 => "stage3",
             Row::Stage4Sqlite => "stage4-sqlite",
             Row::Stage4Redis => "stage4-redis",

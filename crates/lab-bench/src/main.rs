@@ -287,7 +287,7 @@ fn measure_rows(
     )?;
     for (lab, m) in running.iter().zip(&mut measured) {
         m.load_hwm_kib = proc_status(lab.pid(), "VmHWM")?;
-        if !lab.row.has_app() || args.sessions == 0 {
+        if !lab.row.has_sessions() || args.sessions == 0 {
             continue;
         }
         eprintln!("{}: {} logins...", lab.row.label(), args.sessions);

@@ -43,6 +43,7 @@ pub fn svg(report: &Report) -> String {
     );
     let colour = |row: Row| match row {
         Row::Ceiling => "#7f8c8d",
+        Row::ProxyHop => "#b2babb",
         Row::Stage3 => "#2e86c1",
         Row::Stage4Sqlite => "#28b463",
         Row::Stage4Redis => "#c0392b",

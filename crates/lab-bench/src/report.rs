@@ -235,7 +235,7 @@ impl Report<'_> {
         let _ = writeln!(md, "|---|--:|--:|--:|--:|--:|--:|--:|");
         for (i, row) in self.rows.iter().enumerate() {
             let m = &self.measured[i];
-            let with_sessions = match (row.has_app(), m.with_sessions) {
+            let with_sessions = match (row.has_sessions(), m.with_sessions) {
                 (true, Some((_, rss, _))) => mib(rss),
                 _ => "—".into(),
             };
@@ -346,7 +346,9 @@ impl Report<'_> {
             }
         }
         for (i, row) in self.rows.iter().enumerate() {
-            if let (true, Some((count, rss, _))) = (row.has_app(), self.measured[i].with_sessions) {
+            if let (true, Some((count, rss, _))) =
+                (row.has_sessions(), self.measured[i].with_sessions)
+            {
                 let _ = writeln!(
                     md,
                     "| {}: under 30 MB resident with {} live sessions | {} ({:.1} MB) after {count} logins | {} |",

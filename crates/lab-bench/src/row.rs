@@ -34,6 +34,7 @@ impl Row {
     pub fn label(self) -> &'static str {
         match self {
             Row::Ceiling => "nginx alone (ceiling)",
+            Row::ProxyHop => "nginx to a bare app (the hop alone)",
             Row::Stage3 => "stage 3, memory store",
             Row::Stage4Sqlite => "stage 4, SQLite",
             Row::Stage4Redis => "stage 4, Redis",
@@ -45,6 +46,36 @@ impl Row {
     pub fn has_app(self) -> bool {
         self != Row::Ceiling
     }
+
+    /// Whether the row's app keeps sessions: it is logged in to before the load, and its
+    /// memory is measured with many sessions live.
+    pub fn has_sessions(self) -> bool {
+        !matches!(self, Row::Ceiling | Row::ProxyHop)
+    }
+}
+
+/// The proxy hop's app: `GET /me` answered with the ceiling's own bytes, and nothing else (no
+/// trust layer, no sessions, no store). Behind stage 3's nginx config, the row measures what
+/// the hop from nginx to an axum app costs by itself: no app behind this nginx can do better,
+/// which is what a stage's share of the ceiling is to be read against.
+fn bare_app(_: &lab_app::AppEnv) -> axum::Router {
+    use axum::http::header::CONTENT_TYPE;
+    axum::Router::new().route(
+        "/me",
+        axum::routing::get(|| async { ([(CONTENT_TYPE, "application/json")], ceiling_body()) }),
+    )
+}
+
+/// The body the ceiling's nginx returns for `GET /me` (`return 200 '...'` in its site).
+fn ceiling_body() -> &'static str {
+    static BODY: std::sync::LazyLock<&'static str> = std::sync::LazyLock::new(|| {
+        CEILING_SITE
+            .split_once("return 200 '")
+            .and_then(|(_, rest)| rest.split_once('\''))
+            .map(|(body, _)| body)
+            .expect("nginx/bench-ceiling.conf returns `/me`'s body with `return 200 '...'`")
+    });
+    &BODY
 }
 
 /// What a row's child tells the parent once its lab is up: one line on standard output.
@@ -125,6 +156,16 @@ pub async fn serve(row: Row, backend: BackendArg) -> anyhow::Result<ExitCode> {
             },
             None,
         ),
+        Row::ProxyHop => (
+            Stage {
+                number: 0,
+                title: "the proxy hop alone",
+                lesson: "stage 3's nginx in front of an app that only answers `/me`.",
+                site: stage3_trust_proxy::NGINX_SITE,
+                app: bare_app,
+            },
+            None,
+        ),
         Row::Stage3 => (labkit::stage!(stage3_trust_proxy), None),
         Row::Stage4Sqlite => {
             // A fresh file, not the lab's own target/lab-sessions.db.
@@ -182,7 +223,7 @@ pub async fn serve(row: Row, backend: BackendArg) -> anyhow::Result<ExitCode> {
     )
     .await
     .with_context(|| format!("starting the {} row", row.arg()))?;
-    let cookie = if row.has_app() {
+    let cookie = if row.has_sessions() {
         let login = lab.client().log_in("bench").await?;
         ensure!(
             login.status.is_success(),
