@@ -157,6 +157,18 @@ fn forwarded_and_untrusted_paths_do_not_allocate() {
     assert_eq!(n, 0, "untrusted peer: {n} allocations");
 }
 
+/// The documented bounds of `resolve`: 8 trusted hops and a host of 46 bytes stay inline.
+#[test]
+fn eight_hops_and_a_46_byte_host_do_not_allocate() {
+    let config = ProxyConfig::new(TrustPolicy::parse("10.0.0.0/8").unwrap());
+    let host = format!("{}.lab.test", "a".repeat(46 - ".lab.test".len()));
+    let h = headers(&[("x-forwarded-for", &chain(8)), ("host", &host)]);
+    let (n, r) = allocations(|| config.resolve(peer(), &h));
+    assert_eq!(n, 0, "resolve allocated {n} times");
+    assert_eq!(r.host(), Some(host.as_str()));
+    assert_eq!(r.trusted_hops().len(), 8);
+}
+
 #[test]
 fn long_chains_allocate_only_beyond_the_inline_capacity() {
     let config = ProxyConfig::new(TrustPolicy::parse("10.0.0.0/8").unwrap());
