@@ -11,9 +11,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 use tower_sessions::session::{Id, Record};
@@ -21,17 +19,20 @@ use tower_sessions::session_store::{self, SessionStore};
 
 /// How often, at most, expired sessions are deleted: on the first new session after this
 /// much time has passed since the last sweep.
+mod connections;
+use connections::Connections;
+
 pub const CLEANUP_EVERY: Duration = Duration::from_secs(60);
 
-/// A SQLite-backed session store. Clones share the pools.
+/// A SQLite-backed session store. Clones share the connections.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    /// Reads: several connections, which WAL lets read while a write goes on.
-    pool: SqlitePool,
+    /// Reads: one connection per core, which WAL lets read while a write goes on.
+    readers: Arc<Connections>,
     /// Writes: one connection. SQLite has one writer at a time anyway; with several write
     /// connections the losers sleep in SQLite's busy handler (in steps of up to 100 ms), and
     /// that was the store's p99. One connection makes them queue in order, without sleeping.
-    writer: SqlitePool,
+    writer: Arc<Connections>,
     path: PathBuf,
     schema: Arc<OnceCell<()>>,
     cleanup_every: Duration,
@@ -59,16 +60,12 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             // Still there for another process on the same file (app replicas).
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_lazy_with(options.clone());
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_lazy_with(options);
+        // A read is CPU work on a page SQLite has cached: more connections than cores only
+        // add threads (sqlx runs each connection on one of its own).
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(SqliteStore {
-            pool,
-            writer,
+            readers: Arc::new(Connections::new(options.clone(), cores)),
+            writer: Arc::new(Connections::new(options, 1)),
             path: path.to_owned(),
             schema: Default::default(),
             cleanup_every: CLEANUP_EVERY,
@@ -88,46 +85,64 @@ impl SqliteStore {
         self.ready().await.map(drop)
     }
 
-    async fn ready(&self) -> session_store::Result<&SqlitePool> {
+    async fn ready(&self) -> session_store::Result<()> {
         self.schema
             .get_or_try_init(|| async {
                 private_file(&self.path).map_err(|e| {
                     session_store::Error::Backend(format!("{}: {e}", self.path.display()))
                 })?;
-                sqlx::query(SCHEMA)
-                    .execute(&self.pool)
+                self.writer
+                    .with(async |db| sqlx::query(SCHEMA).execute(db).await)
                     .await
                     .map(drop)
                     .map_err(backend)
             })
-            .await?;
-        Ok(&self.pool)
+            .await
+            .copied()
     }
 
-    /// The writer's pool, once the table exists.
-    async fn ready_to_write(&self) -> session_store::Result<&SqlitePool> {
+    /// Runs `queries` on a reading connection, once the table exists.
+    async fn read<T>(
+        &self,
+        queries: impl AsyncFnOnce(&mut SqliteConnection) -> Result<T, sqlx::Error>,
+    ) -> session_store::Result<T> {
         self.ready().await?;
-        Ok(&self.writer)
+        self.readers.with(queries).await.map_err(backend)
+    }
+
+    /// Runs `queries` on the writing connection, once the table exists.
+    async fn write<T>(
+        &self,
+        queries: impl AsyncFnOnce(&mut SqliteConnection) -> Result<T, sqlx::Error>,
+    ) -> session_store::Result<T> {
+        self.ready().await?;
+        self.writer.with(queries).await.map_err(backend)
     }
 
     /// Deletes every expired session; returns how many.
     pub async fn delete_expired(&self) -> session_store::Result<u64> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         self.last_cleanup.store(now, Ordering::Relaxed);
-        let deleted = sqlx::query("DELETE FROM sessions WHERE expiry_date <= ?")
-            .bind(now)
-            .execute(self.ready_to_write().await?)
-            .await
-            .map_err(backend)?;
+        let deleted = self
+            .write(async |db| {
+                sqlx::query("DELETE FROM sessions WHERE expiry_date <= ?")
+                    .bind(now)
+                    .execute(db)
+                    .await
+            })
+            .await?;
         Ok(deleted.rows_affected())
     }
 
     /// How many session records the file holds, expired or not.
     pub async fn record_count(&self) -> session_store::Result<u64> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
-            .fetch_one(self.ready().await?)
-            .await
-            .map_err(backend)?;
+        let count: i64 = self
+            .read(async |db| {
+                sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+                    .fetch_one(db)
+                    .await
+            })
+            .await?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
@@ -155,11 +170,14 @@ impl SqliteStore {
     /// Whether a record for `id` exists, expired or not: what "deleted server-side" is checked
     /// against.
     pub async fn contains(&self, id: &Id) -> session_store::Result<bool> {
-        let row = sqlx::query("SELECT 1 FROM sessions WHERE id = ?")
-            .bind(id.to_string())
-            .fetch_optional(self.ready().await?)
-            .await
-            .map_err(backend)?;
+        let row = self
+            .read(async |db| {
+                sqlx::query("SELECT 1 FROM sessions WHERE id = ?")
+                    .bind(id.to_string())
+                    .fetch_optional(db)
+                    .await
+            })
+            .await?;
         Ok(row.is_some())
     }
 }
@@ -168,17 +186,20 @@ impl SqliteStore {
 impl SessionStore for SqliteStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         self.sweep_if_due().await?;
-        let pool = self.ready_to_write().await?;
         loop {
-            let inserted = sqlx::query(
-                "INSERT INTO sessions (id, data, expiry_date) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING",
-            )
-            .bind(record.id.to_string())
-            .bind(encode(record)?)
-            .bind(record.expiry_date.unix_timestamp())
-            .execute(pool)
-            .await
-            .map_err(backend)?;
+            let data = encode(record)?;
+            let inserted = self
+                .write(async |db| {
+                    sqlx::query(
+                        "INSERT INTO sessions (id, data, expiry_date) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING",
+                    )
+                    .bind(record.id.to_string())
+                    .bind(data)
+                    .bind(record.expiry_date.unix_timestamp())
+                    .execute(db)
+                    .await
+                })
+                .await?;
             if inserted.rows_affected() == 1 {
                 return Ok(());
             }
@@ -190,36 +211,43 @@ impl SessionStore for SqliteStore {
     // ANCHOR: save
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         // UPDATE, never upsert: a session deleted meanwhile (logout) stays deleted.
-        sqlx::query("UPDATE sessions SET data = ?, expiry_date = ? WHERE id = ?")
-            .bind(encode(record)?)
-            .bind(record.expiry_date.unix_timestamp())
-            .bind(record.id.to_string())
-            .execute(self.ready_to_write().await?)
-            .await
-            .map_err(backend)?;
+        let data = encode(record)?;
+        self.write(async |db| {
+            sqlx::query("UPDATE sessions SET data = ?, expiry_date = ? WHERE id = ?")
+                .bind(data)
+                .bind(record.expiry_date.unix_timestamp())
+                .bind(record.id.to_string())
+                .execute(db)
+                .await
+        })
+        .await?;
         Ok(())
     }
     // ANCHOR_END: save
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let data: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT data FROM sessions WHERE id = ? AND expiry_date > ?")
-                .bind(id.to_string())
-                .bind(OffsetDateTime::now_utc().unix_timestamp())
-                .fetch_optional(self.ready().await?)
-                .await
-                .map_err(backend)?;
+        let data: Option<Vec<u8>> = self
+            .read(async |db| {
+                sqlx::query_scalar("SELECT data FROM sessions WHERE id = ? AND expiry_date > ?")
+                    .bind(id.to_string())
+                    .bind(OffsetDateTime::now_utc().unix_timestamp())
+                    .fetch_optional(db)
+                    .await
+            })
+            .await?;
         data.map(|bytes| rmp_serde::from_slice(&bytes))
             .transpose()
             .map_err(|e| session_store::Error::Decode(e.to_string()))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE id = ?")
-            .bind(id.to_string())
-            .execute(self.ready_to_write().await?)
-            .await
-            .map_err(backend)?;
+        self.write(async |db| {
+            sqlx::query("DELETE FROM sessions WHERE id = ?")
+                .bind(id.to_string())
+                .execute(db)
+                .await
+        })
+        .await?;
         Ok(())
     }
 }
