@@ -692,7 +692,10 @@ mod tests {
         assert_eq!(report.of_the_hop(2), Some(0.9));
         let md = report.markdown();
         assert!(md.contains("It reached 45.0% of the ceiling"), "{md}");
-        assert!(md.contains("| stage 3, memory store | 40.5% | 90.0% |"), "{md}");
+        assert!(
+            md.contains("| stage 3, memory store | 40.5% | 90.0% |"),
+            "{md}"
+        );
         assert!(
             md.contains("| 40.5% (the hop alone: 45.0%) | **no** |"),
             "a target shows the hop's share beside the row's: {md}"
