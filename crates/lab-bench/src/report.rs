@@ -124,15 +124,18 @@ impl Report<'_> {
     /// Row `i`'s requests/s over the proxy-hop row's in the same round, median over rounds;
     /// `None` when the hop did not run.
     pub fn of_the_hop(&self, i: usize) -> Option<f64> {
-        let hop = self.rows.iter().position(|r| *r == Row::ProxyHop)?;
+        let hop = self.hop_index()?;
         let runs = self.measured[i].runs.iter().zip(&self.measured[hop].runs);
         Some(median(runs.map(|(row, hop)| row.rps / hop.rps)))
     }
 
     /// The proxy-hop row's share of the ceiling, if it ran.
     fn hop_ratio(&self) -> Option<f64> {
-        let hop = self.rows.iter().position(|r| *r == Row::ProxyHop)?;
-        Some(self.ratio(hop))
+        self.hop_index().map(|hop| self.ratio(hop))
+    }
+
+    fn hop_index(&self) -> Option<usize> {
+        self.rows.iter().position(|r| *r == Row::ProxyHop)
     }
 
     /// What limited a row, read off where the CPU went.

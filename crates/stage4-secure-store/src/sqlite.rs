@@ -17,11 +17,11 @@ use tokio::sync::OnceCell;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-/// How often, at most, expired sessions are deleted: on the first new session after this
-/// much time has passed since the last sweep.
 mod connections;
 use connections::Connections;
 
+/// How often, at most, expired sessions are deleted: on the first new session after this
+/// much time has passed since the last sweep.
 pub const CLEANUP_EVERY: Duration = Duration::from_secs(60);
 
 /// A SQLite-backed session store. Clones share the connections.

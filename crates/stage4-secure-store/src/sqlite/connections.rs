@@ -13,12 +13,17 @@
 //! a query (its client went away) may leave the connection mid-statement. A connection that is
 //! not handed back is closed, and its slot connects afresh the next time.
 
-use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use sqlx::ConnectOptions as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use tokio::sync::{Mutex, MutexGuard};
+
+/// How long a query may wait for a connection (and its connecting) before it fails, as sqlx's
+/// pool let it with `acquire_timeout`: a request gets its 503 rather than queue without end
+/// behind writes that wait out SQLite's own busy timeout.
+const LEND_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A fixed number of connections to one file, each connected on first use.
 #[derive(Debug)]
@@ -28,6 +33,8 @@ pub struct Connections {
     /// Whose turn it is when every slot is busy: spreads the waiting over the slots.
     next: AtomicUsize,
 }
+
+type Slot<'a> = MutexGuard<'a, Option<SqliteConnection>>;
 
 impl Connections {
     /// `count` connections (at least one), none of them opened yet.
@@ -40,18 +47,24 @@ impl Connections {
     }
 
     /// Runs `queries` on a connection: a free one if there is one, else the next to come free
-    /// in turn. The connection is handed back once they end, and closed if they are cancelled.
+    /// in turn, waiting [`LEND_TIMEOUT`] at most (`PoolTimedOut`, as from sqlx's pool).
     pub async fn with<T>(
         &self,
         queries: impl AsyncFnOnce(&mut SqliteConnection) -> Result<T, sqlx::Error>,
     ) -> Result<T, sqlx::Error> {
-        let mut lent = self.lend().await?;
-        let result = queries(&mut lent).await;
-        lent.give_back();
+        let (mut slot, mut connection) = tokio::time::timeout(LEND_TIMEOUT, self.lend())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)??;
+        let result = queries(&mut connection).await;
+        // Handed back only once the queries have ended, failed or not: SQLite's errors (a
+        // busy file, a constraint) end a statement, not the connection. Cancelled before this
+        // line, the connection is dropped (closed) and the empty slot connects afresh.
+        *slot = Some(connection);
         result
     }
 
-    async fn lend(&self) -> Result<Lent<'_>, sqlx::Error> {
+    /// A slot, locked, and its connection taken out of it.
+    async fn lend(&self) -> Result<(Slot<'_>, SqliteConnection), sqlx::Error> {
         let turn = self.next.fetch_add(1, Ordering::Relaxed);
         let count = self.slots.len();
         let free = (0..count).find_map(|i| self.slots[(turn + i) % count].try_lock().ok());
@@ -63,39 +76,57 @@ impl Connections {
             Some(connection) => connection,
             None => self.options.connect().await?,
         };
-        Ok(Lent {
-            slot,
-            connection: Some(connection),
-        })
+        Ok((slot, connection))
     }
 }
 
-/// A connection lent out. Dropped without [`Lent::give_back`] (its query was cancelled), the
-/// connection is closed rather than lent to the next request in an unknown state.
-#[derive(Debug)]
-struct Lent<'a> {
-    slot: MutexGuard<'a, Option<SqliteConnection>>,
-    connection: Option<SqliteConnection>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Lent<'_> {
-    /// Hands the connection back for the next query. A query that failed leaves it usable:
-    /// SQLite's errors (a busy file, a constraint) end the statement, not the connection.
-    fn give_back(mut self) {
-        *self.slot = self.connection.take();
+    fn one_connection(dir: &tempfile::TempDir) -> Connections {
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("test.db"))
+            .create_if_missing(true);
+        Connections::new(options, 1)
     }
-}
 
-impl Deref for Lent<'_> {
-    type Target = SqliteConnection;
-
-    fn deref(&self) -> &SqliteConnection {
-        self.connection.as_ref().expect("lent until given back")
+    #[tokio::test]
+    async fn a_finished_query_hands_its_connection_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let connections = one_connection(&dir);
+        let one: i64 = connections
+            .with(async |db| sqlx::query_scalar("SELECT 1").fetch_one(db).await)
+            .await
+            .unwrap();
+        assert_eq!(one, 1);
+        assert!(
+            connections.slots[0].try_lock().unwrap().is_some(),
+            "the connection should be back in its slot for the next query"
+        );
     }
-}
 
-impl DerefMut for Lent<'_> {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
-        self.connection.as_mut().expect("lent until given back")
+    #[tokio::test]
+    async fn a_cancelled_query_closes_its_connection_and_the_next_one_reconnects() {
+        let dir = tempfile::tempdir().unwrap();
+        let connections = one_connection(&dir);
+        let cancelled = tokio::time::timeout(
+            Duration::from_millis(50),
+            connections.with(async |db| {
+                sqlx::query("SELECT 1").execute(&mut *db).await?;
+                std::future::pending::<Result<(), sqlx::Error>>().await
+            }),
+        )
+        .await;
+        assert!(cancelled.is_err(), "the query should have been cancelled");
+        assert!(
+            connections.slots[0].try_lock().unwrap().is_none(),
+            "a connection whose query was cancelled must not be lent again"
+        );
+        let one: i64 = connections
+            .with(async |db| sqlx::query_scalar("SELECT 1").fetch_one(db).await)
+            .await
+            .unwrap();
+        assert_eq!(one, 1, "the next query connects afresh");
     }
 }
